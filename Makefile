@@ -144,6 +144,11 @@ $(BUILD)/tests/%: tests/integration/%.c $(ARCHIVES) $(BUILD)/libllhttp.a
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $^ $(EXT_LIBS)
 
+# Benchmark helpers (bench/*.c): never part of the tests.
+$(BUILD)/bench/%: bench/%.c $(call archive,lib)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) $(HOST_LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
 test: deps
 	@$(MAKE) --no-print-directory all check-includes check-headers \
 	    $(UNIT_BINS) $(HELPER_BINS)

@@ -58,7 +58,8 @@ void	*app_accept(struct conn *c);
  * the peer credit only for consumed bytes, so a slow app holds the peer
  * back instead of growing a buffer.  Called when data or EOF arrives, and
  * soon after conn_rx_kick() even if nothing new arrived (so the app sees
- * an EOF it could not act on earlier).
+ * an EOF it could not act on earlier); then <data> may be NULL with <len>
+ * 0.
  */
 size_t	 app_recv(void *st, const uint8_t *data, size_t len, bool eof);
 
