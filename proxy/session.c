@@ -1,0 +1,717 @@
+/*
+ * proxy/session.c: a client connection's life: accept, the client-side
+ * state machine, local replies, the end of each request, close.
+ *
+ * A session serves one request at a time (in-order pipelining: the next
+ * request's bytes wait in the input buffer, bounded by the read
+ * watermark, until the response to this one is complete).  The client
+ * side goes IDLE -> HEAD -> BODY -> WAIT -> IDLE ..., or to TUNNEL after
+ * a 101, or to CLOSING when the connection ends after this response.
+ * Request forwarding is in session_req.c, the backend side and the
+ * response in session_resp.c, tunnels in tunnel.c.
+ *
+ * Every callback funnels into functions that return 0 or -1; -1 means
+ * "close the session", which only the callback at the bottom of the
+ * stack does, so nothing touches a freed session.  A session belongs to
+ * one worker and runs only on its thread.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "lib/log.h"
+#include "lib/mtime.h"
+#include "proxy/accesslog.h"
+#include "proxy/backend.h"
+#include "proxy/proxy_priv.h"
+#include "proxy/runtime.h"
+#include "proxy/session.h"
+#include "proxy/tls.h"
+#include "proxy/upstream.h"
+
+#define SESSION_BEV_OPTS	\
+    (BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+#define SESSION_LOG_FIELD	256	/* access log strings, each */
+#define SESSION_LOG_TARGET	2048	/* the request-target, logged */
+#define SESSION_STATUS_ABORTED	499	/* logged: no response was sent */
+
+static void	session_client_ip(struct session *s, const struct sockaddr *sa);
+static bool	session_trusted(const struct conf_listener *li,
+		    const struct sockaddr *sa);
+static void	session_read_cb(struct bufferevent *bev, void *arg);
+static void	session_write_cb(struct bufferevent *bev, void *arg);
+static void	session_event_cb(struct bufferevent *bev, short what,
+		    void *arg);
+static void	session_ctimer_cb(evutil_socket_t fd, short what, void *arg);
+static void	session_kick_cb(evutil_socket_t fd, short what, void *arg);
+static void	session_log(struct session *s);
+static void	session_log_str(char *buf, size_t len, const char *v,
+		    size_t vlen);
+static int	session_head(struct session *s);
+static int	session_closing(struct session *s);
+static int	session_refresh(struct session *s);
+static void	session_limits(const struct conf_listener *li,
+		    struct http_limits *lim);
+
+int
+session_new(struct worker *w, size_t li, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct session		*s;
+	struct http_limits	 lim;
+	SSL			*ssl = NULL;
+	int			 one = 1;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	s->magic = SESSION_MAGIC;
+	s->s_worker = w;
+	s->s_rt = runtime_get(w->w_rt);
+	s->s_li = li;
+	s->s_lconf = &s->s_rt->rt_conf->c_listeners[li];
+	session_client_ip(s, sa);
+	s->s_trusted = session_trusted(s->s_lconf, sa);
+	TAILQ_INSERT_TAIL(&w->w_sessions, s, s_entry);
+	w->w_nsessions++;
+
+	if ((size_t)salen <= sizeof(s->s_peer))
+		memcpy(&s->s_peer, sa, (size_t)salen);
+	session_limits(s->s_lconf, &lim);
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if ((s->s_reqp = http_parser_new(HTTP_PARSER_REQUEST, &lim)) == NULL ||
+	    (s->s_body = evbuffer_new()) == NULL ||
+	    (s->s_head = evbuffer_new()) == NULL ||
+	    (s->s_ctimer = evtimer_new(w->w_base, session_ctimer_cb, s)) ==
+	    NULL ||
+	    (s->s_utimer = evtimer_new(w->w_base, session_resp_timer_cb, s)) ==
+	    NULL ||
+	    (s->s_kick = event_new(w->w_base, -1, 0, session_kick_cb, s)) ==
+	    NULL)
+		goto fail;
+	if (s->s_rt->rt_tls[li] != NULL) {
+		s->s_tls = true;
+		if ((ssl = tls_server_ssl(s->s_rt->rt_tls[li])) == NULL)
+			goto fail;
+		s->s_cbev = bufferevent_openssl_socket_new(w->w_base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, SESSION_BEV_OPTS);
+		if (s->s_cbev == NULL) {
+			SSL_free(ssl);
+			goto fail;
+		}
+		bufferevent_openssl_set_allow_dirty_shutdown(s->s_cbev, 1);
+	} else if ((s->s_cbev = bufferevent_socket_new(w->w_base, fd,
+	    SESSION_BEV_OPTS)) == NULL)
+		goto fail;
+	fd = -1;
+	bufferevent_setcb(s->s_cbev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	bufferevent_setwatermark(s->s_cbev, EV_READ, 0, SESSION_WATERMARK);
+	bufferevent_setwatermark(s->s_cbev, EV_WRITE, SESSION_WATERMARK / 2,
+	    0);
+	if (bufferevent_enable(s->s_cbev, EV_READ | EV_WRITE) == -1)
+		goto fail;
+	s->s_cstate = SESSION_C_IDLE;
+	/* The first request's head is due within the header timeout. */
+	session_timer(s->s_ctimer, s->s_lconf->li_timeouts.lt_client_header);
+	return (0);
+fail:
+	if (fd != -1)
+		close(fd);
+	session_close(s);
+	return (-1);
+}
+
+void
+session_close(struct session *s)
+{
+	struct worker	*w = s->s_worker;
+
+	ASSERT(s->magic == SESSION_MAGIC);
+	if (s->s_rq.rq_active)
+		session_log(s);
+	session_attempt_end(s, false);
+	/* A clean end keeps the TLS session resumable (see tls.h). */
+	if (s->s_tls && s->s_cbev != NULL && !s->s_error)
+		tls_ssl_finish(bufferevent_openssl_get_ssl(s->s_cbev));
+	if (s->s_cbev != NULL)
+		bufferevent_free(s->s_cbev);
+	s->s_cbev = NULL;
+	if (s->s_ctimer != NULL)
+		event_free(s->s_ctimer);
+	if (s->s_utimer != NULL)
+		event_free(s->s_utimer);
+	if (s->s_kick != NULL)
+		event_free(s->s_kick);
+	http_parser_free(s->s_reqp);
+	http_parser_free(s->s_respp);
+	if (s->s_body != NULL)
+		evbuffer_free(s->s_body);
+	if (s->s_head != NULL)
+		evbuffer_free(s->s_head);
+	runtime_put(s->s_rt);
+	s->s_rt = NULL;
+	TAILQ_REMOVE(&w->w_sessions, s, s_entry);
+	w->w_nsessions--;
+	s->magic = 0;
+	free(s);
+	worker_session_gone(w);
+}
+
+void
+session_drain(struct session *s)
+{
+	ASSERT(s->magic == SESSION_MAGIC);
+	s->s_close = true;
+	if (s->s_cstate == SESSION_C_IDLE &&
+	    evbuffer_get_length(bufferevent_get_input(s->s_cbev)) == 0)
+		session_close(s);
+}
+
+/* Text form of the peer's address; IPv4-mapped IPv6 as plain IPv4. */
+static void
+session_client_ip(struct session *s, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*sin6;
+	const void			*a = NULL;
+	int				 af = sa->sa_family;
+
+	if (af == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (af == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		a = &sin6->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			af = AF_INET;
+			a = &sin6->sin6_addr.s6_addr[12];
+		}
+	}
+	if (a == NULL || inet_ntop(af, a, s->s_client_ip,
+	    sizeof(s->s_client_ip)) == NULL)
+		snprintf(s->s_client_ip, sizeof(s->s_client_ip), "unknown");
+}
+
+/* Whether the peer is in the listener's trusted_proxies. */
+static bool
+session_trusted(const struct conf_listener *li, const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*sin6;
+	const struct conf_cidr		*c;
+	const uint8_t			*a;
+	size_t				 i, bytes;
+	int				 af = sa->sa_family;
+	uint8_t				 mask;
+
+	if (af == AF_INET)
+		a = (const uint8_t *)
+		    &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (af == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		a = sin6->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			af = AF_INET;
+			a += 12;
+		}
+	} else
+		return (false);
+	for (i = 0; i < li->li_ntrusted; i++) {
+		c = &li->li_trusted[i];
+		if (c->cc_family != af)
+			continue;
+		bytes = c->cc_prefix / 8;
+		if (memcmp(a, c->cc_addr, bytes) != 0)
+			continue;
+		if (c->cc_prefix % 8 == 0)
+			return (true);
+		mask = (uint8_t)(0xff << (8 - c->cc_prefix % 8));
+		if ((a[bytes] & mask) == c->cc_addr[bytes])
+			return (true);
+	}
+	return (false);
+}
+
+void
+session_timer(struct event *ev, uint64_t ms)
+{
+	struct timeval	 tv;
+
+	if (ms == 0) {
+		evtimer_del(ev);
+		return;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)bev;
+	ASSERT(s->magic == SESSION_MAGIC);
+	if (session_client_process(s) == -1)
+		session_close(s);
+}
+
+/* The client took some of its output: more response, or the end. */
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+	int		 rc = 0;
+
+	ASSERT(s->magic == SESSION_MAGIC);
+	switch (s->s_cstate) {
+	case SESSION_C_CLOSING:
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			rc = -1;
+		break;
+	case SESSION_C_TUNNEL:
+		rc = tunnel_pump(s);
+		break;
+	default:
+		if (s->s_ustate == SESSION_U_BODY)
+			rc = session_resp_pump(s);
+		break;
+	}
+	if (rc == -1)
+		session_close(s);
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session	*s = arg;
+	int		 rc = 0;
+
+	(void)bev;
+	ASSERT(s->magic == SESSION_MAGIC);
+	if (what & BEV_EVENT_ERROR) {
+		log_debug("listener %s: client %s: connection error",
+		    s->s_lconf->li_name, s->s_client_ip);
+		s->s_error = true;
+		session_close(s);
+		return;
+	}
+	if (!(what & BEV_EVENT_EOF))
+		return;
+	/*
+	 * The client has finished sending (it may still read: socat and
+	 * others half-close after the last pipelined request).  What is
+	 * buffered is still served; a request cut short is not.
+	 */
+	s->s_client_eof = true;
+	switch (s->s_cstate) {
+	case SESSION_C_IDLE:
+	case SESSION_C_HEAD:
+	case SESSION_C_BODY:
+	case SESSION_C_TUNNEL:
+		rc = session_client_process(s);
+		break;
+	case SESSION_C_WAIT:
+	case SESSION_C_CLOSING:		/* the write callback closes */
+		break;
+	}
+	if (rc == -1)
+		session_close(s);
+}
+
+static void
+session_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)what;
+	ASSERT(s->magic == SESSION_MAGIC);
+	if (session_client_process(s) == -1)
+		session_close(s);
+}
+
+/* The client-side timer: header, body, keep-alive, tunnel, closing. */
+static void
+session_ctimer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session	*s = arg;
+	int		 rc = -1;
+
+	(void)fd;
+	(void)what;
+	ASSERT(s->magic == SESSION_MAGIC);
+	switch (s->s_cstate) {
+	case SESSION_C_HEAD:
+		log_debug("listener %s: client %s: header timeout",
+		    s->s_lconf->li_name, s->s_client_ip);
+		rc = session_reply(s, 408, "408 Request Timeout\n");
+		break;
+	case SESSION_C_BODY:
+		log_debug("listener %s: client %s: body timeout",
+		    s->s_lconf->li_name, s->s_client_ip);
+		if (!s->s_rq.rq_resp_started) {
+			session_attempt_end(s, false);
+			rc = session_reply(s, 408, "408 Request Timeout\n");
+		}
+		break;
+	case SESSION_C_IDLE:		/* keep-alive over: close silently */
+	case SESSION_C_WAIT:
+	case SESSION_C_TUNNEL:
+	case SESSION_C_CLOSING:
+		break;
+	}
+	if (rc == -1)
+		session_close(s);
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * Reads what the client sent as far as the state allows: request heads
+ * (at most one request at a time), the body once a backend can take it,
+ * tunnel bytes.
+ */
+int
+session_client_process(struct session *s)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->s_cbev);
+
+	for (;;) {
+		switch (s->s_cstate) {
+		case SESSION_C_IDLE:
+			if (evbuffer_get_length(in) == 0)
+				return (s->s_client_eof ? session_closing(s) :
+				    0);
+			if (session_refresh(s) == -1)
+				return (-1);
+			memset(&s->s_rq, 0, sizeof(s->s_rq));
+			s->s_rq.rq_active = true;
+			s->s_rq.rq_start_ns = mtime_now_ns();
+			clock_gettime(CLOCK_REALTIME, &s->s_rq.rq_start_wall);
+			s->s_cstate = SESSION_C_HEAD;
+			/* The first head's clock started at accept. */
+			if (s->s_nreq++ > 0)
+				session_timer(s->s_ctimer,
+				    s->s_lconf->li_timeouts.lt_client_header);
+			/* FALLTHROUGH */
+		case SESSION_C_HEAD:
+			if (session_head(s) == -1)
+				return (-1);
+			/* A head cut short by the client gets no answer. */
+			if (s->s_cstate == SESSION_C_HEAD)
+				return (s->s_client_eof ? session_closing(s) :
+				    0);
+			break;
+		case SESSION_C_BODY:
+			if (s->s_ustate != SESSION_U_WAIT &&
+			    s->s_ustate != SESSION_U_BODY)
+				return (0);	/* no backend to take it yet */
+			return (session_req_body(s));
+		case SESSION_C_TUNNEL:
+			return (tunnel_pump(s));
+		case SESSION_C_WAIT:
+		case SESSION_C_CLOSING:
+			return (0);
+		}
+	}
+}
+
+/*
+ * Between requests: if the worker has swapped in a new runtime (SIGHUP),
+ * the next request is served by it.  The parser is between messages, so
+ * a new one (with the new listener limits) loses nothing: the bytes of
+ * the next request are still in the input buffer.
+ */
+static int
+session_refresh(struct session *s)
+{
+	struct worker		*w = s->s_worker;
+	struct http_parser	*p;
+	struct http_limits	 lim;
+
+	if (s->s_rt == w->w_rt)
+		return (0);
+	session_limits(&w->w_rt->rt_conf->c_listeners[s->s_li], &lim);
+	if ((p = http_parser_new(HTTP_PARSER_REQUEST, &lim)) == NULL)
+		return (-1);
+	http_parser_free(s->s_reqp);
+	s->s_reqp = p;
+	runtime_put(s->s_rt);
+	s->s_rt = runtime_get(w->w_rt);
+	s->s_lconf = &s->s_rt->rt_conf->c_listeners[s->s_li];
+	s->s_trusted = session_trusted(s->s_lconf,
+	    (struct sockaddr *)&s->s_peer);
+	return (0);
+}
+
+/* The request parser's bounds from listener <li>'s limits. */
+static void
+session_limits(const struct conf_listener *li, struct http_limits *lim)
+{
+	lim->l_max_uri = li->li_limits.lm_max_uri;
+	lim->l_max_header_bytes = li->li_limits.lm_max_header_size;
+	lim->l_max_headers = li->li_limits.lm_max_headers;
+	lim->l_max_body = 0;		/* per route: session_req.c */
+}
+
+/* Parses head bytes; at the end of the head, the request starts. */
+static int
+session_head(struct session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->s_cbev);
+	enum http_parse_result	 r;
+	int			 status;
+
+	r = http_parse(s->s_reqp, in, NULL, 1);
+	switch (r) {
+	case HTTP_PARSE_AGAIN:
+	case HTTP_PARSE_OK:
+		return (0);
+	case HTTP_PARSE_HEAD:
+		return (session_req_head(s));
+	case HTTP_PARSE_ERROR:
+		status = http_parser_status(s->s_reqp);
+		log_debug("listener %s: client %s: bad request (%d): %s",
+		    s->s_lconf->li_name, s->s_client_ip, status,
+		    http_parser_error(s->s_reqp));
+		return (session_reply(s, status, NULL));
+	case HTTP_PARSE_BODY:
+	case HTTP_PARSE_DONE:
+		break;
+	}
+	return (-1);
+}
+
+/*
+ * Answers the current request from the proxy itself: <status> with the
+ * body <text> (NULL: "<status> <reason>\n").  The connection stays open
+ * only if the request was read completely and keep-alive is on.
+ */
+int
+session_reply(struct session *s, int status, const char *text)
+{
+	return (session_reply_hdr(s, status, text, NULL, NULL));
+}
+
+/* The same with one more field, <name>: <value> (a Location). */
+int
+session_reply_hdr(struct session *s, int status, const char *text,
+    const char *name, const char *value)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct evbuffer		*out = bufferevent_get_output(s->s_cbev);
+	struct http_msg		*msg;
+	char			 buf[64];
+	size_t			 len;
+	bool			 close;
+
+	ASSERT(!rq->rq_resp_started);
+	if (text == NULL) {
+		snprintf(buf, sizeof(buf), "%d %s\n", status,
+		    http_reason(status));
+		text = buf;
+	}
+	len = strlen(text);
+	close = !rq->rq_done || s->s_close || !rq->rq_keepalive ||
+	    s->s_worker->w_draining;
+	if ((msg = http_msg_new()) == NULL ||
+	    http_msg_set_status(msg, status, NULL) == -1 ||
+	    http_msg_add(msg, "Content-Type", "text/plain") == -1 ||
+	    (name != NULL && http_msg_add(msg, name, value) == -1) ||
+	    (close && http_msg_add(msg, "Connection", "close") == -1) ||
+	    (!close && rq->rq_version == 10 &&
+	    http_msg_add(msg, "Connection", "keep-alive") == -1) ||
+	    session_add_hsts(s, msg) == -1 ||
+	    http_write_head(out, msg, HTTP_FRAMING_LENGTH, len) == -1 ||
+	    (rq->rq_method != HTTP_METHOD_HEAD &&
+	    evbuffer_add(out, text, len) == -1)) {
+		http_msg_free(msg);
+		return (-1);
+	}
+	http_msg_free(msg);
+	rq->rq_status = status;
+	rq->rq_resp_started = true;
+	rq->rq_bytes_out = len;
+	rq->rq_ttfb_us = (mtime_now_ns() - rq->rq_start_ns) / 1000;
+	if (close)
+		s->s_close = true;
+	s->s_ustate = SESSION_U_DONE;
+	return (session_txn_done(s));
+}
+
+/* HSTS (RFC 6797) on every response of a TLS listener that sets it. */
+int
+session_add_hsts(struct session *s, struct http_msg *msg)
+{
+	char	 v[64];
+
+	if (!s->s_tls || s->s_lconf->li_hsts == 0)
+		return (0);
+	snprintf(v, sizeof(v), "max-age=%" PRIu64, s->s_lconf->li_hsts / 1000);
+	return (http_msg_set(msg, "Strict-Transport-Security", v));
+}
+
+/*
+ * The response is complete: log it, give the backend connection back,
+ * and either wait for the next request or close once the output is out.
+ */
+int
+session_txn_done(struct session *s)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct evbuffer		*in = bufferevent_get_input(s->s_cbev);
+	bool			 close;
+
+	session_log(s);
+	session_attempt_end(s, s->s_ustate == SESSION_U_DONE &&
+	    rq->rq_up_keep && rq->rq_done);
+	close = s->s_close || !rq->rq_done || !rq->rq_keepalive ||
+	    s->s_worker->w_draining ||
+	    (s->s_client_eof && evbuffer_get_length(in) == 0);
+	memset(rq, 0, sizeof(*rq));
+	s->s_ustate = SESSION_U_NONE;
+	evtimer_del(s->s_utimer);
+	if (close)
+		return (session_closing(s));
+	s->s_cstate = SESSION_C_IDLE;
+	session_timer(s->s_ctimer, s->s_lconf->li_timeouts.lt_keepalive);
+	if (evbuffer_get_length(in) > 0)
+		event_active(s->s_kick, EV_TIMEOUT, 0);
+	return (0);
+}
+
+/*
+ * The connection ends once the output has reached the client: -1 (close
+ * now) if it has, else 0 and the write callback closes it.  The client
+ * has this connection's keep-alive timeout to take it.
+ */
+static int
+session_closing(struct session *s)
+{
+	s->s_cstate = SESSION_C_CLOSING;
+	bufferevent_disable(s->s_cbev, EV_READ);
+	bufferevent_setwatermark(s->s_cbev, EV_WRITE, 0, 0);
+	if (evbuffer_get_length(bufferevent_get_output(s->s_cbev)) == 0)
+		return (-1);
+	session_timer(s->s_ctimer, s->s_lconf->li_timeouts.lt_keepalive);
+	return (0);
+}
+
+/*
+ * The current attempt is over: the backend connection goes back to the
+ * worker's pool if <keep> (and it is still the worker's runtime), else
+ * it is closed; the in-flight count drops.
+ */
+void
+session_attempt_end(struct session *s, bool keep)
+{
+	struct worker		*w = s->s_worker;
+	struct session_req	*rq = &s->s_rq;
+	struct upstream		*up = s->s_up;
+	struct runtime_slot	*rs;
+	struct backend		*b;
+
+	if (up != NULL) {
+		s->s_up = NULL;
+		b = upstream_backend(up);
+		if (keep && s->s_rt == w->w_rt && !w->w_draining) {
+			rs = runtime_slot(s->s_rt, w->w_id);
+			upstream_idle_put(&rs->rs_idle[rq->rq_pidx]
+			    [b->be_index], up);
+		} else
+			upstream_free(up);
+	}
+	if (rq->rq_be != NULL) {
+		backend_release(rq->rq_be);
+		rq->rq_be = NULL;
+	}
+	http_parser_free(s->s_respp);
+	s->s_respp = NULL;
+	evtimer_del(s->s_utimer);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+session_log_str(char *buf, size_t len, const char *v, size_t vlen)
+{
+	if (v == NULL) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(buf, len, "%.*s", (int)(vlen < len ? vlen : len - 1), v);
+}
+
+/* One access log line for the current request. */
+static void
+session_log(struct session *s)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct accesslog_entry	 e;
+	struct http_msg		*msg = http_parser_msg(s->s_reqp);
+	const char		*v;
+	char			 method[SESSION_LOG_FIELD];
+	char			 target[SESSION_LOG_TARGET];
+	char			 rid[SESSION_LOG_FIELD], ua[SESSION_LOG_FIELD];
+	char			 ref[SESSION_LOG_FIELD];
+	size_t			 len = 0;
+	bool			 head = rq->rq_version != 0;
+
+	if (!rq->rq_active || s->s_rt->rt_log == NULL)
+		return;
+	rq->rq_active = false;
+	memset(&e, 0, sizeof(e));
+	e.ae_start = rq->rq_start_wall;
+	e.ae_client = s->s_client_ip;
+	if (head) {
+		v = http_msg_method_name(msg, &len);
+		session_log_str(method, sizeof(method), v, len);
+		v = http_msg_target(msg, &len);
+		session_log_str(target, sizeof(target), v, len);
+		e.ae_method = method;
+		e.ae_target = target;
+		e.ae_version = rq->rq_version;
+	}
+	e.ae_status = rq->rq_status != 0 ? rq->rq_status :
+	    SESSION_STATUS_ABORTED;
+	e.ae_bytes_in = rq->rq_bytes_in;
+	e.ae_bytes_out = rq->rq_bytes_out;
+	e.ae_route = rq->rq_route != NULL ? rq->rq_route->ro_key : NULL;
+	e.ae_pool = rq->rq_pool != NULL ? rq->rq_pool->bp_conf->pl_name :
+	    NULL;
+	e.ae_upstream = rq->rq_ntried > 0 ? rq->rq_pool->bp_backends[
+	    rq->rq_tried[rq->rq_ntried - 1]].be_name : NULL;
+	v = head ? http_msg_get(msg, "X-Request-Id", &len) : NULL;
+	session_log_str(rid, sizeof(rid), v, len);
+	e.ae_request_id = v != NULL ? rid : NULL;
+	v = head ? http_msg_get(msg, "User-Agent", &len) : NULL;
+	session_log_str(ua, sizeof(ua), v, len);
+	e.ae_user_agent = v != NULL ? ua : NULL;
+	v = head ? http_msg_get(msg, "Referer", &len) : NULL;
+	session_log_str(ref, sizeof(ref), v, len);
+	e.ae_referer = v != NULL ? ref : NULL;
+	e.ae_ttfb_us = rq->rq_ttfb_us;
+	e.ae_total_us = (mtime_now_ns() - rq->rq_start_ns) / 1000;
+	e.ae_upstream_us = rq->rq_up_us;
+	e.ae_retries = rq->rq_retries + (rq->rq_free_retry ? 1 : 0);
+	e.ae_tls = s->s_tls;
+	accesslog_write(s->s_rt->rt_log, &e);
+}

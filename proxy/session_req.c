@@ -1,0 +1,496 @@
+/*
+ * proxy/session_req.c: a request on its way to a backend.
+ *
+ * When a request head is complete: redirect to HTTPS if the listener
+ * says so, pick the route (404 without one), check the body limit, turn
+ * the head into what the backend gets (hop-by-hop fields out, Via and
+ * X-Forwarded-* in, an X-Request-Id, origin-form target, the verified
+ * client certificate's subject in X-Client-Cert-Subject) and serialise
+ * it once into s_head, which every attempt sends (a retry re-sends it).
+ * An attempt picks a backend with the pool's balancer (per worker
+ * state, ejected and already-tried backends filtered out) and takes an
+ * idle keep-alive connection to it or opens one.
+ *
+ * The body is read only once a backend connection is ready, and only
+ * while the backend's output buffer is below the watermark: a slow
+ * backend slows the client down instead of filling memory.  Runs on the
+ * session's worker thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "lib/log.h"
+#include "lib/mtime.h"
+#include "pool/lb.h"
+#include "proxy/backend.h"
+#include "proxy/proxy_priv.h"
+#include "proxy/route.h"
+#include "proxy/runtime.h"
+#include "proxy/tls.h"
+#include "proxy/upstream.h"
+
+#define SESSION_REQ_TEXT_MAX	512	/* local replies' bodies */
+#define SESSION_REQ_CERT_FIELD	"X-Client-Cert-Subject"
+#define SESSION_REQ_CERT_MAX	1024	/* an RFC 2253 subject */
+
+/* The target of a request split for routing: host and path. */
+struct session_req_target {
+	const char	*rt_host;	/* NULL: no Host */
+	size_t		 rt_hostlen;
+	const char	*rt_path;
+	size_t		 rt_pathlen;
+	bool		 rt_absolute;	/* absolute-form: rewrite it */
+};
+
+static void	session_req_info(struct session *s, struct http_msg *msg);
+static int	session_req_target(struct http_msg *msg,
+		    struct session_req_target *t);
+static int	session_req_redirect(struct session *s,
+		    const struct session_req_target *t);
+static int	session_req_rewrite(struct session *s, struct http_msg *msg,
+		    const struct session_req_target *t);
+static void	session_req_hash(struct session *s, struct http_msg *msg,
+		    const struct session_req_target *t);
+static bool	session_req_usable(void *arg, size_t i);
+static bool	session_req_untried(void *arg, size_t i);
+static bool	session_req_over(struct session *s);
+static int	session_req_forward(struct session *s, struct evbuffer *out);
+
+/*
+ * The head of a request is in: route it and start the first attempt,
+ * or answer it here.
+ */
+int
+session_req_head(struct session *s)
+{
+	struct session_req		*rq = &s->s_rq;
+	struct http_msg			*msg = http_parser_msg(s->s_reqp);
+	struct evbuffer			*in = bufferevent_get_input(s->s_cbev);
+	struct session_req_target	 t;
+	const struct conf		*conf = s->s_rt->rt_conf;
+	long				 ri;
+
+	evtimer_del(s->s_ctimer);
+	session_req_info(s, msg);
+	if (session_req_target(msg, &t) == -1)
+		return (session_reply(s, 400, NULL));
+	if (s->s_lconf->li_redirect != NULL)
+		return (session_req_redirect(s, &t));
+	ri = route_find(s->s_rt->rt_routes, s->s_li, t.rt_host, t.rt_hostlen,
+	    t.rt_path, t.rt_pathlen);
+	if (ri == -1) {
+		log_debug("listener %s: client %s: no route for %.*s",
+		    s->s_lconf->li_name, s->s_client_ip, (int)t.rt_pathlen,
+		    t.rt_path);
+		return (session_reply(s, 404, NULL));
+	}
+	rq->rq_route = &conf->c_routes[ri];
+	rq->rq_pidx = runtime_pool_index(s->s_rt, rq->rq_route->ro_pool);
+	rq->rq_pool = s->s_rt->rt_pools[rq->rq_pidx];
+	rq->rq_max_body = rq->rq_route->ro_max_body_set ?
+	    rq->rq_route->ro_max_body : s->s_lconf->li_limits.lm_max_body;
+	if (rq->rq_framing == HTTP_FRAMING_LENGTH && rq->rq_max_body > 0 &&
+	    http_msg_content_length(msg) > rq->rq_max_body)
+		return (session_reply(s, 413, NULL));
+	session_req_hash(s, msg, &t);
+	if (session_req_rewrite(s, msg, &t) == -1)
+		return (session_reply(s, 503, NULL));
+
+	if (rq->rq_framing == HTTP_FRAMING_NONE ||
+	    (rq->rq_framing == HTTP_FRAMING_LENGTH &&
+	    http_msg_content_length(msg) == 0)) {
+		/* No body: the next parse ends the message at once. */
+		if (http_parse(s->s_reqp, in, NULL, 1) != HTTP_PARSE_DONE)
+			return (-1);
+		rq->rq_done = true;
+		s->s_cstate = SESSION_C_WAIT;
+	} else
+		s->s_cstate = SESSION_C_BODY;
+	return (session_req_attempt(s));
+}
+
+/* What the rest of the request's life needs from its head. */
+static void
+session_req_info(struct session *s, struct http_msg *msg)
+{
+	struct session_req	*rq = &s->s_rq;
+	unsigned		 flags = http_msg_flags(msg);
+
+	rq->rq_method = http_msg_method(msg);
+	rq->rq_version = http_msg_version(msg);
+	rq->rq_keepalive = (flags & HTTP_MSG_KEEPALIVE) != 0;
+	rq->rq_upgrade = (flags & HTTP_MSG_UPGRADE) != 0;
+	rq->rq_expect = (flags & HTTP_MSG_EXPECT_100) != 0;
+	rq->rq_framing = http_msg_framing(msg);
+	/* RFC 9110 §9.2.2. */
+	switch (rq->rq_method) {
+	case HTTP_METHOD_GET:
+	case HTTP_METHOD_HEAD:
+	case HTTP_METHOD_OPTIONS:
+	case HTTP_METHOD_TRACE:
+	case HTTP_METHOD_PUT:
+	case HTTP_METHOD_DELETE:
+		rq->rq_idempotent = true;
+		break;
+	default:
+		rq->rq_idempotent = false;
+		break;
+	}
+}
+
+/*
+ * Host and path.  An absolute-form target's authority replaces Host
+ * (RFC 9112 §3.2.2); an asterisk-form OPTIONS has the path "*".
+ */
+static int
+session_req_target(struct http_msg *msg, struct session_req_target *t)
+{
+	const char	*target, *p, *end;
+	size_t		 len;
+
+	memset(t, 0, sizeof(*t));
+	target = http_msg_target(msg, &len);
+	if (http_msg_flags(msg) & HTTP_MSG_ABSOLUTE) {
+		p = memchr(target, ':', len);
+		if (p == NULL || (size_t)(p - target) + 3 > len ||
+		    memcmp(p, "://", 3) != 0)
+			return (-1);
+		p += 3;
+		end = p;
+		while (end < target + len && *end != '/' && *end != '?')
+			end++;
+		if (end == p || memchr(p, '@', (size_t)(end - p)) != NULL)
+			return (-1);
+		t->rt_host = p;
+		t->rt_hostlen = (size_t)(end - p);
+		t->rt_path = end < target + len ? end : "/";
+		t->rt_pathlen = end < target + len ?
+		    (size_t)(target + len - end) : 1;
+		t->rt_absolute = true;
+		return (0);
+	}
+	t->rt_host = http_msg_get(msg, "Host", &t->rt_hostlen);
+	t->rt_path = target;
+	t->rt_pathlen = len;
+	return (0);
+}
+
+/* redirect_https: 301 for GET and HEAD, else 308 (RFC 9110 §15.4.9). */
+static int
+session_req_redirect(struct session *s, const struct session_req_target *t)
+{
+	const struct conf_redirect	*rd = s->s_lconf->li_redirect;
+	char				 host[ROUTE_HOST_MAX + 1], port[8];
+	char				*loc;
+	size_t				 ulen, len;
+	int				 status, rc;
+
+	status = s->s_rq.rq_method == HTTP_METHOD_GET ||
+	    s->s_rq.rq_method == HTTP_METHOD_HEAD ? 301 : 308;
+	if (rd->rd_url != NULL) {
+		ulen = strlen(rd->rd_url);
+		if (ulen > 0 && rd->rd_url[ulen - 1] == '/' &&
+		    t->rt_path[0] == '/')
+			ulen--;
+		len = ulen + t->rt_pathlen + 1;
+		if ((loc = malloc(len)) == NULL)
+			return (-1);
+		snprintf(loc, len, "%.*s%.*s", (int)ulen, rd->rd_url,
+		    (int)t->rt_pathlen, t->rt_path);
+	} else {
+		if (t->rt_host == NULL || route_host_normalise(t->rt_host,
+		    t->rt_hostlen, host, sizeof(host)) <= 0)
+			return (session_reply(s, 400, NULL));
+		port[0] = '\0';
+		if (rd->rd_port != 443)
+			snprintf(port, sizeof(port), ":%u", rd->rd_port);
+		len = 8 + strlen(host) + strlen(port) + t->rt_pathlen + 1;
+		if ((loc = malloc(len)) == NULL)
+			return (-1);
+		snprintf(loc, len, "https://%s%s%.*s", host, port,
+		    (int)t->rt_pathlen, t->rt_path);
+	}
+	rc = session_reply_hdr(s, status, NULL, "Location", loc);
+	free(loc);
+	return (rc);
+}
+
+/*
+ * The head the backend gets, serialised into s_head with the framing
+ * chosen here: the body's own length when known, else chunked.
+ */
+static int
+session_req_rewrite(struct session *s, struct http_msg *msg,
+    const struct session_req_target *t)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct http_forward	 fw;
+	const char		*m;
+	char			*host = NULL, *path = NULL;
+	char			 method[64], cert[SESSION_REQ_CERT_MAX];
+	const char		*subject;
+	size_t			 mlen;
+	int			 rc = -1;
+
+	if (t->rt_absolute) {
+		m = http_msg_method_name(msg, &mlen);
+		if (mlen >= sizeof(method) ||
+		    (host = strndup(t->rt_host, t->rt_hostlen)) == NULL ||
+		    (path = strndup(t->rt_path, t->rt_pathlen)) == NULL)
+			goto out;
+		memcpy(method, m, mlen);
+		method[mlen] = '\0';
+		if (http_msg_set_request(msg, rq->rq_method, method, path) ==
+		    -1 || http_msg_set(msg, "Host", host) == -1)
+			goto out;
+	}
+	memset(&fw, 0, sizeof(fw));
+	fw.fw_client_ip = s->s_client_ip;
+	fw.fw_trusted = s->s_trusted;
+	fw.fw_tls = s->s_tls;
+	if (http_rewrite_request(msg, &fw, rq->rq_upgrade) == -1)
+		goto out;
+	/* corral answers 100-continue itself (session_resp_attach()). */
+	(void)http_msg_remove(msg, "Expect");
+	/* Only corral says who a TLS client is (mTLS), never the client. */
+	(void)http_msg_remove(msg, SESSION_REQ_CERT_FIELD);
+	if (s->s_tls && (subject = tls_client_cert_subject(
+	    bufferevent_openssl_get_ssl(s->s_cbev), cert, sizeof(cert))) !=
+	    NULL && http_msg_add(msg, SESSION_REQ_CERT_FIELD, subject) == -1)
+		goto out;
+	evbuffer_drain(s->s_head, evbuffer_get_length(s->s_head));
+	rc = http_write_head(s->s_head, msg, rq->rq_framing,
+	    http_msg_content_length(msg));
+out:
+	free(host);
+	free(path);
+	return (rc);
+}
+
+/* The balancing key of a hash pool: client address, a header, or path. */
+static void
+session_req_hash(struct session *s, struct http_msg *msg,
+    const struct session_req_target *t)
+{
+	const struct conf_pool	*cp = s->s_rq.rq_pool->bp_conf;
+	const char		*v = NULL, *q;
+	size_t			 len = 0;
+
+	if (cp->pl_balance != CONF_BALANCE_HASH)
+		return;
+	switch (cp->pl_hash.ha_key) {
+	case CONF_HASH_PATH:
+		q = memchr(t->rt_path, '?', t->rt_pathlen);
+		v = t->rt_path;
+		len = q != NULL ? (size_t)(q - v) : t->rt_pathlen;
+		break;
+	case CONF_HASH_HEADER:
+		if (cp->pl_hash.ha_header != NULL)
+			v = http_msg_get(msg, cp->pl_hash.ha_header, &len);
+		break;
+	case CONF_HASH_CLIENT_IP:
+		break;
+	}
+	if (v == NULL) {
+		v = s->s_client_ip;
+		len = strlen(v);
+	}
+	s->s_rq.rq_hash = lb_hash_bytes(v, len);
+}
+
+/* ------------------------------------------------------------------ */
+
+static bool
+session_req_untried(void *arg, size_t i)
+{
+	struct session		*s = arg;
+	const struct session_req *rq = &s->s_rq;
+	unsigned		 k;
+
+	for (k = 0; k < rq->rq_ntried; k++)
+		if (rq->rq_tried[k] == i)
+			return (false);
+	return (session_req_usable(arg, i));
+}
+
+static bool
+session_req_usable(void *arg, size_t i)
+{
+	struct session	*s = arg;
+
+	return (backend_usable(&s->s_rq.rq_pool->bp_backends[i]));
+}
+
+/*
+ * One attempt: a backend that is not ejected, preferring one this
+ * request has not tried yet, and a connection to it.
+ */
+int
+session_req_attempt(struct session *s)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct worker		*w = s->s_worker;
+	struct backend_pool	*bp = rq->rq_pool;
+	struct runtime_slot	*rs = runtime_slot(s->s_rt, w->w_id);
+	struct lb_filter	 f;
+	struct backend		*b;
+	struct upstream		*up;
+	char			 text[SESSION_REQ_TEXT_MAX];
+	SSL			*ssl = NULL;
+	long			 i = -1;
+
+	if (bp->bp_n > 0 && rq->rq_ntried < SESSION_MAX_TRIES) {
+		f.lf_usable = session_req_untried;
+		f.lf_arg = s;
+		i = bp->bp_lb->lo_pick(rs->rs_lb[rq->rq_pidx], rq->rq_hash,
+		    lb_rand(&w->w_rand), &f);
+		if (i == -1 && rq->rq_ntried > 0) {
+			f.lf_usable = session_req_usable;
+			i = bp->bp_lb->lo_pick(rs->rs_lb[rq->rq_pidx],
+			    rq->rq_hash, lb_rand(&w->w_rand), &f);
+		}
+	}
+	if (i == -1) {
+		/* Every backend is ejected (or there is none): 503. */
+		log_debug("pool %s: no backend available",
+		    bp->bp_conf->pl_name);
+		snprintf(text, sizeof(text), "no backend available for pool "
+		    "%s\n", bp->bp_conf->pl_name);
+		return (session_reply(s, 503, text));
+	}
+	b = &bp->bp_backends[i];
+	rq->rq_tried[rq->rq_ntried++] = (size_t)i;
+	rq->rq_be = b;
+	backend_acquire(b);
+	rq->rq_up_start_ns = mtime_now_ns();
+	if ((up = upstream_idle_get(&rs->rs_idle[rq->rq_pidx][i])) != NULL)
+		return (session_resp_attach(s, up));
+	if (b->be_tls != NULL && (ssl = tls_client_ssl(b->be_tls)) == NULL) {
+		session_attempt_end(s, false);
+		return (session_reply(s, 502, NULL));
+	}
+	up = upstream_connect(w->w_base, b, ssl,
+	    rq->rq_route->ro_timeouts.rt_connect, session_resp_ready_cb, s);
+	if (up == NULL) {
+		log_warnx("pool %s: backend %s: cannot connect: out of "
+		    "resources", bp->bp_conf->pl_name, b->be_name);
+		session_attempt_end(s, false);
+		return (session_reply(s, 503, NULL));
+	}
+	s->s_up = up;
+	s->s_ustate = SESSION_U_CONNECTING;
+	return (0);
+}
+
+/* ------------------------------------------------------------------ */
+
+/*
+ * Moves request body bytes from the client to the backend while the
+ * backend's output is below the watermark; re-frames them (the same
+ * Content-Length, or chunks of what arrived).
+ */
+int
+session_req_body(struct session *s)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct evbuffer		*in = bufferevent_get_input(s->s_cbev);
+	struct evbuffer		*out;
+	enum http_parse_result	 r;
+	size_t			 len;
+	int			 status;
+
+	ASSERT(s->s_up != NULL);
+	out = bufferevent_get_output(upstream_bev(s->s_up));
+	while (s->s_cstate == SESSION_C_BODY) {
+		if ((len = evbuffer_get_length(out)) >= SESSION_WATERMARK) {
+			/* The backend is behind: not the client's fault. */
+			evtimer_del(s->s_ctimer);
+			return (0);
+		}
+		r = http_parse(s->s_reqp, in, s->s_body,
+		    SESSION_WATERMARK - len);
+		switch (r) {
+		case HTTP_PARSE_AGAIN:
+			if (s->s_client_eof)
+				return (-1);	/* the body was cut short */
+			if (!evtimer_pending(s->s_ctimer, NULL))
+				session_timer(s->s_ctimer,
+				    s->s_lconf->li_timeouts.lt_client_body);
+			return (0);
+		case HTTP_PARSE_BODY:
+			if (session_req_over(s))
+				goto toolarge;
+			if (session_req_forward(s, out) == -1)
+				return (-1);
+			session_timer(s->s_ctimer,
+			    s->s_lconf->li_timeouts.lt_client_body);
+			break;
+		case HTTP_PARSE_DONE:
+			if (session_req_over(s))
+				goto toolarge;
+			if (session_req_forward(s, out) == -1 ||
+			    (rq->rq_framing == HTTP_FRAMING_CHUNKED &&
+			    http_write_last_chunk(out) == -1))
+				return (-1);
+			rq->rq_done = true;
+			s->s_cstate = SESSION_C_WAIT;
+			evtimer_del(s->s_ctimer);
+			session_timer(s->s_utimer,
+			    rq->rq_route->ro_timeouts.rt_response);
+			return (0);
+		case HTTP_PARSE_ERROR:
+			status = http_parser_status(s->s_reqp);
+			log_debug("listener %s: client %s: bad request body "
+			    "(%d): %s", s->s_lconf->li_name, s->s_client_ip,
+			    status, http_parser_error(s->s_reqp));
+			if (rq->rq_resp_started)
+				return (-1);
+			session_attempt_end(s, false);
+			return (session_reply(s, status, NULL));
+		case HTTP_PARSE_OK:
+		case HTTP_PARSE_HEAD:
+			return (-1);
+		}
+	}
+	return (0);
+toolarge:
+	if (rq->rq_resp_started)
+		return (-1);
+	session_attempt_end(s, false);
+	return (session_reply(s, 413, NULL));
+}
+
+/* Whether the batch in s_body takes the body over the route's limit. */
+static bool
+session_req_over(struct session *s)
+{
+	const struct session_req	*rq = &s->s_rq;
+
+	return (rq->rq_max_body > 0 && rq->rq_bytes_in +
+	    evbuffer_get_length(s->s_body) > rq->rq_max_body);
+}
+
+/* One batch of body bytes, s_body, to <out>.  0 or -1 (ENOMEM). */
+static int
+session_req_forward(struct session *s, struct evbuffer *out)
+{
+	struct session_req	*rq = &s->s_rq;
+	size_t			 n = evbuffer_get_length(s->s_body);
+
+	if (n == 0)
+		return (0);
+	rq->rq_bytes_in += n;
+	rq->rq_body_sent = true;
+	/* The backend is working on it: its response clock restarts. */
+	session_timer(s->s_utimer, rq->rq_route->ro_timeouts.rt_response);
+	if (rq->rq_framing == HTTP_FRAMING_CHUNKED)
+		return (http_write_chunk(out, s->s_body));
+	return (evbuffer_add_buffer(out, s->s_body));
+}

@@ -1,0 +1,91 @@
+/*
+ * proxy/tunnel.c: a session after a 101 Switching Protocols (WebSocket
+ * and other upgrades): the 101 goes to the client, then raw bytes flow
+ * both ways, each direction moved only while the other side's output is
+ * below the watermark, until either side has closed and what it sent
+ * has been delivered.  The route's idle timeout, if set, bounds a silent
+ * tunnel.  Runs on the session's worker thread.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "lib/mtime.h"
+#include "proxy/proxy_priv.h"
+#include "proxy/upstream.h"
+
+static size_t	tunnel_move(struct evbuffer *src, struct evbuffer *dst);
+
+/* The backend said 101: pass it on and start moving bytes. */
+int
+tunnel_start(struct session *s)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct http_msg		*msg = http_parser_msg(s->s_respp);
+
+	if (http_rewrite_response(msg, NULL, 1) == -1 ||
+	    http_write_head(bufferevent_get_output(s->s_cbev), msg,
+	    HTTP_FRAMING_NONE, 0) == -1)
+		return (-1);
+	rq->rq_status = 101;
+	rq->rq_resp_started = true;
+	s->s_cstate = SESSION_C_TUNNEL;
+	s->s_ustate = SESSION_U_DONE;
+	evtimer_del(s->s_utimer);
+	session_timer(s->s_ctimer, rq->rq_route->ro_timeouts.rt_idle);
+	if (bufferevent_enable(s->s_cbev, EV_READ | EV_WRITE) == -1)
+		return (-1);
+	return (tunnel_pump(s));
+}
+
+/* Moves what it can both ways; -1 when the tunnel is over. */
+int
+tunnel_pump(struct session *s)
+{
+	struct bufferevent	*ubev = upstream_bev(s->s_up);
+	struct evbuffer		*cin = bufferevent_get_input(s->s_cbev);
+	struct evbuffer		*cout = bufferevent_get_output(s->s_cbev);
+	struct evbuffer		*uin = bufferevent_get_input(ubev);
+	struct evbuffer		*uout = bufferevent_get_output(ubev);
+	size_t			 up, down;
+
+	up = tunnel_move(cin, uout);
+	down = tunnel_move(uin, cout);
+	s->s_rq.rq_bytes_in += up;
+	s->s_rq.rq_bytes_out += down;
+	if (up + down > 0 && s->s_rq.rq_route->ro_timeouts.rt_idle > 0)
+		session_timer(s->s_ctimer,
+		    s->s_rq.rq_route->ro_timeouts.rt_idle);
+	/*
+	 * One side has closed: deliver what it sent, then close both (the
+	 * write callback fires again once the output is empty).
+	 */
+	if (s->s_client_eof && evbuffer_get_length(cin) == 0) {
+		if (evbuffer_get_length(uout) == 0)
+			return (-1);
+		bufferevent_setwatermark(ubev, EV_WRITE, 0, 0);
+	}
+	if (s->s_rq.rq_up_eof && evbuffer_get_length(uin) == 0) {
+		if (evbuffer_get_length(cout) == 0)
+			return (-1);
+		bufferevent_setwatermark(s->s_cbev, EV_WRITE, 0, 0);
+	}
+	return (0);
+}
+
+/* Up to the watermark of <dst> from <src>; returns the bytes moved. */
+static size_t
+tunnel_move(struct evbuffer *src, struct evbuffer *dst)
+{
+	size_t	 have = evbuffer_get_length(dst), n;
+
+	if (have >= SESSION_WATERMARK)
+		return (0);
+	n = evbuffer_get_length(src);
+	if (n > SESSION_WATERMARK - have)
+		n = SESSION_WATERMARK - have;
+	if (n == 0)
+		return (0);
+	return (evbuffer_remove_buffer(src, dst, n) < 0 ? 0 : n);
+}

@@ -1,0 +1,250 @@
+/*
+ * proxy/worker.c: a worker thread and its event loop.
+ *
+ * The main thread creates a worker, gives it its listening sockets and
+ * starts it; afterwards it only activates the worker's events: swap (a
+ * new runtime for new sessions, on SIGHUP), drain (SIGTERM: stop
+ * accepting, close idle sessions, let busy ones finish, then leave the
+ * loop and tell the main thread) and stop (the drain timeout passed:
+ * leave now).  Everything else -- sessions, backend connections, the
+ * balancer state of its runtime slot -- is touched only by the worker's
+ * own thread.  A runtime the worker lets go has its idle connections in
+ * this worker's slot closed here first, since they belong to this loop.
+ */
+#include <sys/random.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "lib/log.h"
+#include "proxy/listener.h"
+#include "proxy/proxy_priv.h"
+#include "proxy/runtime.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+static void	*worker_main(void *arg);
+static void	 worker_swap_cb(evutil_socket_t fd, short what, void *arg);
+static void	 worker_drain_cb(evutil_socket_t fd, short what, void *arg);
+static void	 worker_stop_cb(evutil_socket_t fd, short what, void *arg);
+static void	 worker_set_runtime(struct worker *w, struct runtime *rt);
+
+struct worker *
+worker_new(size_t id, struct runtime *rt, struct event *drained)
+{
+	struct worker	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return (NULL);
+	w->magic = WORKER_MAGIC;
+	w->w_id = id;
+	w->w_ev_drained = drained;
+	TAILQ_INIT(&w->w_sessions);
+	if (pthread_mutex_init(&w->w_lock, NULL) != 0) {
+		free(w);
+		return (NULL);
+	}
+	if (getrandom(&w->w_rand, sizeof(w->w_rand), 0) !=
+	    sizeof(w->w_rand) || w->w_rand == 0)
+		w->w_rand = 0x9e3779b97f4a7c15ULL + id;
+	w->w_rt = runtime_get(rt);
+	if ((w->w_base = event_base_new()) == NULL ||
+	    (w->w_ev_swap = event_new(w->w_base, -1, 0, worker_swap_cb,
+	    w)) == NULL ||
+	    (w->w_ev_drain = event_new(w->w_base, -1, 0, worker_drain_cb,
+	    w)) == NULL ||
+	    (w->w_ev_stop = event_new(w->w_base, -1, 0, worker_stop_cb,
+	    w)) == NULL) {
+		worker_free(w);
+		return (NULL);
+	}
+	return (w);
+}
+
+int
+worker_listen(struct worker *w, size_t li, int fd)
+{
+	struct listener_acceptor	**a;
+
+	a = reallocarray(w->w_acceptors, w->w_nacceptors + 1, sizeof(*a));
+	if (a == NULL) {
+		close(fd);
+		return (-1);
+	}
+	w->w_acceptors = a;
+	if ((a[w->w_nacceptors] = listener_accept_start(w, li, fd)) == NULL)
+		return (-1);
+	w->w_nacceptors++;
+	return (0);
+}
+
+int
+worker_start(struct worker *w)
+{
+	int	 rc;
+
+	if ((rc = pthread_create(&w->w_thread, NULL, worker_main, w)) != 0) {
+		errno = rc;
+		return (-1);
+	}
+	w->w_started = true;
+	return (0);
+}
+
+void
+worker_swap(struct worker *w, struct runtime *rt)
+{
+	struct runtime	*old;
+
+	pthread_mutex_lock(&w->w_lock);
+	old = w->w_next;
+	w->w_next = runtime_get(rt);
+	pthread_mutex_unlock(&w->w_lock);
+	/* A swap the worker had not taken yet: nobody used it. */
+	runtime_put(old);
+	event_active(w->w_ev_swap, EV_TIMEOUT, 0);
+}
+
+void
+worker_drain(struct worker *w)
+{
+	event_active(w->w_ev_drain, EV_TIMEOUT, 0);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	event_active(w->w_ev_stop, EV_TIMEOUT, 0);
+}
+
+void
+worker_free(struct worker *w)
+{
+	struct session	*s;
+	size_t		 i;
+
+	if (w == NULL)
+		return;
+	if (w->w_started)
+		pthread_join(w->w_thread, NULL);
+	/* The thread is gone: what it owned is ours to free. */
+	w->w_ev_drained = NULL;
+	while ((s = TAILQ_FIRST(&w->w_sessions)) != NULL)
+		session_close(s);
+	for (i = 0; i < w->w_nacceptors; i++)
+		listener_accept_stop(w->w_acceptors[i]);
+	free(w->w_acceptors);
+	worker_set_runtime(w, NULL);
+	runtime_put(w->w_next);
+	if (w->w_ev_swap != NULL)
+		event_free(w->w_ev_swap);
+	if (w->w_ev_drain != NULL)
+		event_free(w->w_ev_drain);
+	if (w->w_ev_stop != NULL)
+		event_free(w->w_ev_stop);
+	if (w->w_base != NULL)
+		event_base_free(w->w_base);
+	pthread_mutex_destroy(&w->w_lock);
+	w->magic = 0;
+	free(w);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void *
+worker_main(void *arg)
+{
+	struct worker	*w = arg;
+
+	ASSERT(w->magic == WORKER_MAGIC);
+	if (event_base_dispatch(w->w_base) == -1)
+		log_warnx("worker %zu: event loop failed", w->w_id);
+	return (NULL);
+}
+
+/* Lets the current runtime go (closing this worker's idle connections). */
+static void
+worker_set_runtime(struct worker *w, struct runtime *rt)
+{
+	if (w->w_rt != NULL) {
+		runtime_slot_clear(w->w_rt, w->w_id);
+		runtime_put(w->w_rt);
+	}
+	w->w_rt = rt;
+}
+
+static void
+worker_swap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct runtime	*rt;
+
+	(void)fd;
+	(void)what;
+	ASSERT(w->magic == WORKER_MAGIC);
+	pthread_mutex_lock(&w->w_lock);
+	rt = w->w_next;
+	w->w_next = NULL;
+	pthread_mutex_unlock(&w->w_lock);
+	if (rt != NULL)
+		worker_set_runtime(w, rt);
+}
+
+static void
+worker_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct session	*s, *next;
+	size_t		 i;
+
+	(void)fd;
+	(void)what;
+	ASSERT(w->magic == WORKER_MAGIC);
+	if (w->w_draining)
+		return;
+	w->w_draining = true;
+	for (i = 0; i < w->w_nacceptors; i++)
+		listener_accept_stop(w->w_acceptors[i]);
+	w->w_nacceptors = 0;
+	runtime_slot_clear(w->w_rt, w->w_id);
+	for (s = TAILQ_FIRST(&w->w_sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, s_entry);
+		session_drain(s);
+	}
+	worker_session_gone(w);
+}
+
+static void
+worker_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	ASSERT(w->magic == WORKER_MAGIC);
+	event_base_loopbreak(w->w_base);
+}
+
+/* A session closed: a draining worker with none left is done. */
+void
+worker_session_gone(struct worker *w)
+{
+	if (!w->w_draining || w->w_nsessions > 0)
+		return;
+	event_base_loopbreak(w->w_base);
+	atomic_store(&w->w_done, true);
+	if (w->w_ev_drained != NULL)
+		event_active(w->w_ev_drained, EV_TIMEOUT, 0);
+	w->w_ev_drained = NULL;
+}
+
+bool
+worker_drained(struct worker *w)
+{
+	return (atomic_load(&w->w_done));
+}
