@@ -46,6 +46,15 @@ fi
 run_in_kvmlab() {
 	local log=$logdir/kvmlab.log rc n line
 	echo "-- ${#kvm[@]} scenarios need /dev/kvm: running them in tests/kvmlab"
+	# The lab has no network: what a scenario must download, it names
+	# on a "# host-prepare: CMD" line, run here first.
+	for n in "${kvm[@]}"; do
+		sed -n 's/^# host-prepare: //p' "tests/integration/$n.sh" |
+		while read -r line; do
+			BUILD=$BUILD bash -c "$line" >>"$logdir/kvmlab-prepare.log" \
+			    2>&1 || echo "-- $n: host-prepare failed: $line"
+		done
+	done
 	tests/kvmlab/kvmlab.sh --timeout 2400 -- env BUILD="$BUILD" \
 	    tests/run.sh integration "${kvm[@]}" >"$log" 2>&1
 	rc=$?

@@ -9,6 +9,7 @@
 # the kernel prints it (CONFIG_X86_VERBOSE_BOOTUP; Debian's cloud kernel
 # does not).  Skips without /dev/kvm or when the package cannot be
 # downloaded.
+# host-prepare: scripts/fetch-linux.sh "$BUILD/linux-cache" >/dev/null
 . "$(dirname "$0")/lib.sh"
 t_init vmm-linux-banner
 skip_unless_kvm
