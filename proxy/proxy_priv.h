@@ -76,6 +76,8 @@ struct worker {
 	bool			 w_draining;
 	_Atomic bool		 w_done;	/* drained; main reads it */
 	uint64_t		 w_rand;	/* lb_rand() state */
+	uint8_t			 w_entropy[256];	/* getrandom() bytes... */
+	size_t			 w_nentropy;	/* ...not handed out yet */
 };
 
 /* Where the client side of a session is. */
@@ -213,5 +215,10 @@ int	 tunnel_pump(struct session *s);
  * worker.c
  */
 void	 worker_session_gone(struct worker *w);
+/*
+ * http_forward's fw_random for the worker <arg>: fresh kernel randomness,
+ * fetched 256 bytes at a time rather than one getrandom(2) per request.
+ */
+int	 worker_random(void *arg, void *buf, size_t len);
 
 #endif /* PROXY_PROXY_PRIV_H */

@@ -255,6 +255,8 @@ session_req_rewrite(struct session *s, struct http_msg *msg,
 	fw.fw_client_ip = s->s_client_ip;
 	fw.fw_trusted = s->s_trusted;
 	fw.fw_tls = s->s_tls;
+	fw.fw_random = worker_random;
+	fw.fw_random_arg = s->s_worker;
 	if (http_rewrite_request(msg, &fw, rq->rq_upgrade) == -1)
 		goto out;
 	/* corral answers 100-continue itself (session_resp_attach()). */

@@ -33,6 +33,29 @@ static void	 worker_swap_cb(evutil_socket_t fd, short what, void *arg);
 static void	 worker_drain_cb(evutil_socket_t fd, short what, void *arg);
 static void	 worker_stop_cb(evutil_socket_t fd, short what, void *arg);
 static void	 worker_set_runtime(struct worker *w, struct runtime *rt);
+static struct event_base	*worker_base_new(void);
+
+/*
+ * A worker's event_base.  No locking (only its own thread runs it; the
+ * main thread reaches it through event_active(), which libevent's
+ * pthreads support makes safe), and epoll's changelist: a bufferevent
+ * arms EV_WRITE for every response and disarms it once flushed, and the
+ * changelist folds such pairs into one epoll_ctl or none before each
+ * epoll_wait instead of one call each.
+ */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config	*cfg;
+	struct event_base	*base;
+
+	if ((cfg = event_config_new()) == NULL)
+		return (NULL);
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return (base);
+}
 
 struct worker *
 worker_new(size_t id, struct runtime *rt, struct event *drained)
@@ -53,7 +76,7 @@ worker_new(size_t id, struct runtime *rt, struct event *drained)
 	    sizeof(w->w_rand) || w->w_rand == 0)
 		w->w_rand = 0x9e3779b97f4a7c15ULL + id;
 	w->w_rt = runtime_get(rt);
-	if ((w->w_base = event_base_new()) == NULL ||
+	if ((w->w_base = worker_base_new()) == NULL ||
 	    (w->w_ev_swap = event_new(w->w_base, -1, 0, worker_swap_cb,
 	    w)) == NULL ||
 	    (w->w_ev_drain = event_new(w->w_base, -1, 0, worker_drain_cb,
@@ -247,4 +270,31 @@ bool
 worker_drained(struct worker *w)
 {
 	return (atomic_load(&w->w_done));
+}
+
+int
+worker_random(void *arg, void *buf, size_t len)
+{
+	struct worker	*w = arg;
+	uint8_t		*out = buf;
+	size_t		 n;
+	ssize_t		 got;
+
+	ASSERT(w->magic == WORKER_MAGIC);
+	while (len > 0) {
+		if (w->w_nentropy == 0) {
+			got = getrandom(w->w_entropy, sizeof(w->w_entropy), 0);
+			if (got <= 0)
+				return (-1);
+			w->w_nentropy = (size_t)got;
+		}
+		n = len < w->w_nentropy ? len : w->w_nentropy;
+		/* Taken from the end; used bytes are wiped, never reused. */
+		memcpy(out, w->w_entropy + w->w_nentropy - n, n);
+		memset(w->w_entropy + w->w_nentropy - n, 0, n);
+		w->w_nentropy -= n;
+		out += n;
+		len -= n;
+	}
+	return (0);
 }
