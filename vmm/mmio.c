@@ -79,6 +79,7 @@
 struct mmio_queue {
 	uint32_t	 mq_num;
 	uint32_t	 mq_ready;
+	uint32_t	 mq_gen;	/* which QueueReady=1 this is */
 	uint64_t	 mq_desc;
 	uint64_t	 mq_driver;
 	uint64_t	 mq_device;
@@ -106,12 +107,14 @@ struct mmio_dev {
 	int			 md_drv_bad;	/* wrote a page we lack */
 	uint32_t		 md_qsel;
 	struct mmio_queue	 md_q[MMIO_QUEUES_MAX];
+	uint32_t		 md_qgen;	/* last mq_gen handed out */
 	unsigned		 md_reset_req;	/* resets asked for */
 	unsigned		 md_reset_done;	/* resets the device finished */
 
 	/* Device half, loop thread only. */
 	int			 md_active;
 	struct vq		 md_vqs[MMIO_QUEUES_MAX];
+	uint32_t		 md_vq_gen[MMIO_QUEUES_MAX];	/* of md_vqs */
 };
 
 static void	mmio_read_cb(void *, uint64_t, void *, uint32_t);
@@ -394,6 +397,8 @@ mmio_write_reg(struct mmio_dev *md, uint64_t off, uint32_t v)
 		return 0;
 	case MMIO_QUEUE_READY:
 		q->mq_ready = v & 1;
+		if (q->mq_ready)
+			q->mq_gen = ++md->md_qgen;
 		return q->mq_ready;
 	case MMIO_QUEUE_DESC_LOW:
 		q->mq_desc = (q->mq_desc & ~0xffffffffULL) | v;
@@ -511,12 +516,17 @@ mmio_ctl_cb(int fd, uint32_t revents, void *arg)
 			md->md_vqs[i].vq_ready = 0;
 			continue;
 		}
-		if (md->md_vqs[i].vq_ready)
+		/*
+		 * Still the rings we started, unless the driver turned the
+		 * queue off and on again (new rings) before we looked.
+		 */
+		if (md->md_vqs[i].vq_ready && md->md_vq_gen[i] == q[i].mq_gen)
 			continue;
 		if (mmio_start_queue(md, i, &q[i]) == -1) {
 			mmio_needs_reset(md);
 			return;
 		}
+		md->md_vq_gen[i] = q[i].mq_gen;
 		started |= 1 << i;
 	}
 	if (!md->md_active) {
@@ -573,6 +583,13 @@ mmio_interrupt(struct mmio_dev *md, unsigned q)
 		return;
 	__atomic_or_fetch(&md->md_isr, MMIO_INT_VRING, __ATOMIC_ACQ_REL);
 	mmio_kick(md->md_irqfd);
+}
+
+void
+mmio_notify_again(struct mmio_dev *md, unsigned q)
+{
+	if (q < md->md_ops->mo_nqueues)
+		mmio_kick(md->md_qfd[q]);
 }
 
 void

@@ -86,6 +86,15 @@ int		 mmio_irq_fd(const struct mmio_dev *md);
 void		 mmio_interrupt(struct mmio_dev *md, unsigned q);
 
 /*
+ * Device thread: queue <q> has more work than one turn of the loop should
+ * do (a guest that refills a ring as fast as we drain it would otherwise
+ * keep the device thread, and the signals it handles, to itself).
+ * mo_notify(<q>) comes again after the loop has served what else is
+ * ready.
+ */
+void		 mmio_notify_again(struct mmio_dev *md, unsigned q);
+
+/*
  * Device thread: the driver broke the device (a malformed ring, say).
  * Sets DEVICE_NEEDS_RESET, stops every queue and raises a configuration
  * change interrupt (§2.1.2); the driver's next reset recovers.

@@ -35,6 +35,7 @@ struct vq_desc {
 
 static int	vq_fail(struct vq *, int);
 static int	vq_read16(const struct vq *, uint64_t, uint16_t *);
+static int	vq_write16(const struct vq *, uint64_t, uint16_t);
 
 int
 vq_init(struct vq *vq, struct gmem *gm, uint16_t size, uint64_t desc,
@@ -71,14 +72,31 @@ vq_fail(struct vq *vq, int err)
 	return -1;
 }
 
+/*
+ * The index and flag words are shared with a vCPU that writes them while
+ * we read: one 16-bit access each, never gmem_read()'s memcpy, which may
+ * copy byte by byte and see half of an update (0x00ff -> 0x0100 read as
+ * 0x01ff).  vq_init checked the rings' alignment.
+ */
 static int
 vq_read16(const struct vq *vq, uint64_t gpa, uint16_t *v)
 {
-	uint16_t	 le;
+	uint16_t	*p;
 
-	if (gmem_read(vq->vq_gm, gpa, &le, sizeof(le)) == -1)
+	if ((p = gmem_ptr(vq->vq_gm, gpa, sizeof(*p))) == NULL)
 		return -1;
-	*v = le16toh(le);
+	*v = le16toh(__atomic_load_n(p, __ATOMIC_RELAXED));
+	return 0;
+}
+
+static int
+vq_write16(const struct vq *vq, uint64_t gpa, uint16_t v)
+{
+	uint16_t	*p;
+
+	if ((p = gmem_ptr(vq->vq_gm, gpa, sizeof(*p))) == NULL)
+		return -1;
+	__atomic_store_n(p, htole16(v), __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -166,7 +184,6 @@ int
 vq_push(struct vq *vq, uint16_t head, uint32_t len)
 {
 	uint32_t	 elem[2];
-	uint16_t	 idx;
 
 	if (!vq->vq_ready || vq->vq_broken) {
 		errno = EINVAL;
@@ -181,9 +198,7 @@ vq_push(struct vq *vq, uint16_t head, uint32_t len)
 	/* The element must be visible before the index that publishes it. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	vq->vq_used_idx++;
-	idx = htole16(vq->vq_used_idx);
-	if (gmem_write(vq->vq_gm, vq->vq_used + VQ_USED_IDX, &idx,
-	    sizeof(idx)) == -1)
+	if (vq_write16(vq, vq->vq_used + VQ_USED_IDX, vq->vq_used_idx) == -1)
 		return vq_fail(vq, EFAULT);
 	return 0;
 }

@@ -1,221 +1,52 @@
 /*
- * vmm/vsock.c: the virtio-vsock device (virtio 1.2 §5.10), streams only,
- * bridged to Unix sockets the Firecracker way.
+ * vmm/vsock.c: the virtio-vsock device (virtio 1.2 §5.10), streams only:
+ * the transport callbacks, the rx and tx queues, and what each packet
+ * means for its stream.  vmm/vsock_host.c has the Unix-socket side.
  *
- * Data model: one struct vsock_conn per stream, found by (local port,
- * peer port) in a hash table; "local" is the host side.  A stream owes
- * the guest packets (control ops in vc_pend, data when its socket is
- * readable and the guest has credit); such streams wait on vs_rxq, and
- * vsock_rx_run() turns them into packets as long as the guest gives us rx
- * buffers, one packet per stream per turn.  RSTs for packets that match
- * no stream wait in a small ring.  Guest->host data is written to the
- * socket at once; what the socket does not take is held in a per-stream
- * ring of at most vp_buf_alloc bytes, which is exactly the credit we
- * advertise, so a guest that sends more is reset.  Host->guest data is
- * read only when it can go straight into an rx buffer.
+ * Data model (vsock_priv.h): one struct vsock_conn per stream, found by
+ * (local port, peer port) in a hash table; "local" is the host side.  A
+ * stream owes the guest packets (control ops in vc_pend, data when its
+ * socket is readable and the guest has credit); such streams wait on
+ * vs_rxq, and vsock_rx_run() turns them into packets as long as the guest
+ * gives us rx buffers, one packet per stream per turn.  RSTs for packets
+ * that match no stream wait in a small ring.  Guest->host data is written
+ * to the socket at once; what the socket does not take is held in a
+ * per-stream ring of at most vp_buf_alloc bytes, which is exactly the
+ * credit we advertise, so a guest that sends more is reset.  Host->guest
+ * data is read only when it can go straight into an rx buffer.
  *
  * Everything runs on the device thread (struct loop); the transport calls
  * in through vsock_mmio_ops.  The guest is hostile: every header is
  * checked and anything unexpected gets an RST or is dropped.
  */
-#include <sys/epoll.h>
-#include <sys/queue.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
-
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/socket.h>
 
 #include "lib/log.h"
-#include "lib/mtime.h"
-#include "vmm/loop.h"
 #include "vmm/mmio.h"
 #include "vmm/vq.h"
 #include "vmm/vsock.h"
-
-#define VSOCK_Q_RX		0
-#define VSOCK_Q_TX		1
-#define VSOCK_Q_EVENT		2
-#define VSOCK_NQUEUES		3
-#define VSOCK_QUEUE_MAX		256
-
-#define VSOCK_TYPE_STREAM	1
-
-enum vsock_op {
-	VSOCK_OP_INVALID = 0,
-	VSOCK_OP_REQUEST,
-	VSOCK_OP_RESPONSE,
-	VSOCK_OP_RST,
-	VSOCK_OP_SHUTDOWN,
-	VSOCK_OP_RW,
-	VSOCK_OP_CREDIT_UPDATE,
-	VSOCK_OP_CREDIT_REQUEST,
-};
-
-#define VSOCK_SHUT_RCV		1
-#define VSOCK_SHUT_SEND		2
-#define VSOCK_SHUT_BOTH		3
-
-#define VSOCK_HDR_SIZE		44
-#define VSOCK_PKT_MAX		65536	/* payload per packet, as Linux */
-#define VSOCK_BUCKETS		1024
-#define VSOCK_RSTS_MAX		256
-#define VSOCK_LINE_MAX		32
-#define VSOCK_PORT_FIRST	(1U << 30)	/* as Firecracker */
-#define VSOCK_ACCEPTS_MAX	16	/* per wake-up */
-
-#define VSOCK_CONN_MAGIC	0x450c4c0e
-
-/* §5.10.6: every field little-endian. */
-struct vsock_hdr {
-	uint64_t	 vh_src_cid;
-	uint64_t	 vh_dst_cid;
-	uint32_t	 vh_src_port;
-	uint32_t	 vh_dst_port;
-	uint32_t	 vh_len;
-	uint16_t	 vh_type;
-	uint16_t	 vh_op;
-	uint32_t	 vh_flags;
-	uint32_t	 vh_buf_alloc;
-	uint32_t	 vh_fwd_cnt;
-} __attribute__((packed));
-
-enum vsock_state {
-	VSOCK_LINE = 0,		/* host client: reading "CONNECT <port>\n" */
-	VSOCK_REQUEST,		/* host client: REQUEST sent, awaiting reply */
-	VSOCK_OPEN,
-	VSOCK_CLOSING,		/* SHUTDOWN both sent, awaiting the RST */
-};
-
-/* Control packets a stream owes the guest. */
-#define VSOCK_P_REQUEST		0x01
-#define VSOCK_P_RESPONSE	0x02
-#define VSOCK_P_CREDIT_UPDATE	0x04
-#define VSOCK_P_CREDIT_REQUEST	0x08
-#define VSOCK_P_SHUTDOWN	0x10
-
-/* One stream; owned by its struct vsock, in the hash table. */
-struct vsock_conn {
-	unsigned		 vc_magic;
-	struct vsock		*vc_vs;
-	struct vsock_conn	*vc_hnext;
-	TAILQ_ENTRY(vsock_conn)	 vc_rxe;	/* on vs_rxq */
-	TAILQ_ENTRY(vsock_conn)	 vc_te;		/* on vs_timed */
-	TAILQ_ENTRY(vsock_conn)	 vc_le;		/* on vs_lines */
-	int			 vc_hashed;	/* else on vs_lines */
-	int			 vc_onrxq;
-	int			 vc_ontimed;
-	uint64_t		 vc_deadline;	/* ms, mtime */
-
-	enum vsock_state	 vc_state;
-	uint32_t		 vc_lport;
-	uint32_t		 vc_pport;
-	int			 vc_fd;
-	int			 vc_polled;	/* fd is in the loop */
-	uint32_t		 vc_events;	/* what we asked the loop for */
-	unsigned		 vc_pend;	/* VSOCK_P_* */
-	uint32_t		 vc_shut_send;	/* flags of the owed SHUTDOWN */
-
-	/* Host -> guest. */
-	uint32_t		 vc_peer_buf_alloc;
-	uint32_t		 vc_peer_fwd_cnt;
-	uint32_t		 vc_tx_cnt;
-	int			 vc_readable;	/* socket may hold data */
-	int			 vc_eof;	/* socket read returned 0 */
-	int			 vc_hup;	/* socket peer is gone */
-	int			 vc_credit_asked;
-
-	/* Guest -> host. */
-	uint32_t		 vc_peer_shut;	/* VSOCK_SHUT_* the guest sent */
-	uint32_t		 vc_fwd_cnt;	/* bytes written to the socket */
-	uint32_t		 vc_fwd_adv;	/* vc_fwd_cnt last told the guest */
-	uint8_t			*vc_buf;	/* vp_buf_alloc bytes, lazily */
-	uint32_t		 vc_bhead;
-	uint32_t		 vc_blen;
-	int			 vc_wr_shut;	/* did shutdown(SHUT_WR) */
-
-	char			 vc_line[VSOCK_LINE_MAX];
-	size_t			 vc_linelen;
-};
-
-struct vsock_rst {
-	uint32_t	 vr_lport;
-	uint32_t	 vr_pport;
-};
-
-struct vsock {
-	struct loop		*vs_loop;
-	struct gmem		*vs_gm;
-	uint64_t		 vs_cid;
-	char			*vs_path;
-	int			 vs_lfd;	/* listener */
-	int			 vs_tfd;	/* timerfd */
-	int			 vs_tarmed;
-	int			 vs_lpaused;	/* accept hit the fd limit */
-	struct vsock_params	 vs_params;
-
-	struct mmio_dev		*vs_md;		/* set while active */
-	struct vq		*vs_vqs;
-
-	struct vsock_conn	*vs_hash[VSOCK_BUCKETS];
-	unsigned		 vs_nconns;
-	uint32_t		 vs_next_port;
-	TAILQ_HEAD(, vsock_conn) vs_rxq;
-	TAILQ_HEAD(, vsock_conn) vs_timed;
-	TAILQ_HEAD(, vsock_conn) vs_lines;	/* no ports yet */
-	struct vsock_rst	 vs_rsts[VSOCK_RSTS_MAX];
-	unsigned		 vs_rst_head;
-	unsigned		 vs_nrsts;
-
-	struct vq_chain		 vs_txc;
-	struct vq_chain		 vs_rxc;
-	uint8_t			 vs_bounce[VSOCK_PKT_MAX];
-};
+#include "vmm/vsock_priv.h"
 
 static void	vsock_config_read(void *, uint32_t, void *, uint32_t);
 static void	vsock_activate(void *, struct mmio_dev *, struct vq *,
 		    uint64_t);
 static void	vsock_notify(void *, unsigned);
 static void	vsock_reset(void *);
-
-static struct vsock_conn *vsock_conn_new(struct vsock *, int,
-		    enum vsock_state);
-static void	vsock_conn_free(struct vsock_conn *);
-static void	vsock_conn_reset(struct vsock_conn *);
-static unsigned	vsock_hash(uint32_t, uint32_t);
-static struct vsock_conn *vsock_lookup(struct vsock *, uint32_t, uint32_t);
-static void	vsock_hash_insert(struct vsock_conn *);
-static void	vsock_conn_sched(struct vsock_conn *);
-static void	vsock_conn_deadline(struct vsock_conn *, unsigned);
-static uint32_t	vsock_conn_credit(const struct vsock_conn *);
-static void	vsock_conn_cb(int, uint32_t, void *);
-static void	vsock_conn_line(struct vsock_conn *);
-static void	vsock_conn_consumed(struct vsock_conn *, uint32_t);
-static int	vsock_conn_flush(struct vsock_conn *);
-static int	vsock_conn_drained(struct vsock_conn *);
-static int	vsock_conn_rx(struct vsock_conn *, struct vq_chain *);
-static void	vsock_listen_cb(int, uint32_t, void *);
-static void	vsock_timer_cb(int, uint32_t, void *);
-static void	vsock_timer_update(struct vsock *);
-static void	vsock_rst_queue(struct vsock *, uint32_t, uint32_t);
-static void	vsock_rx_run(struct vsock *);
+static void	vsock_broken(struct vsock *);
 static void	vsock_tx_run(struct vsock *);
 static void	vsock_tx_packet(struct vsock *, struct vq_chain *);
 static void	vsock_tx_conn(struct vsock_conn *, const struct vsock_hdr *,
 		    struct vq_chain *);
 static int	vsock_tx_rw(struct vsock_conn *, struct vq_chain *, uint32_t);
-static void	vsock_guest_connect(struct vsock *, const struct vsock_hdr *);
 static void	vsock_hdr_fill(struct vsock *, struct vsock_hdr *, uint32_t,
 		    uint32_t, enum vsock_op, uint32_t, uint32_t);
 static void	vsock_conn_hdr(struct vsock_conn *, struct vsock_hdr *,
 		    enum vsock_op, uint32_t, uint32_t);
-static void	vsock_drop_all(struct vsock *);
 
 const struct mmio_dev_ops vsock_mmio_ops = {
 	.mo_device_id = VSOCK_DEVICE_ID,
@@ -253,12 +84,10 @@ struct vsock *
 vsock_new(struct loop *lp, struct gmem *gm, uint64_t guest_cid,
     const char *uds_path)
 {
-	struct sockaddr_un	 sun;
-	struct vsock		*vs;
+	struct vsock	*vs;
 
 	/* 0-2 are reserved and -1 means "any" (§5.10.4). */
-	if (guest_cid < 3 || guest_cid >= 0xffffffffULL ||
-	    strlen(uds_path) >= sizeof(sun.sun_path)) {
+	if (guest_cid < 3 || guest_cid >= 0xffffffffULL) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -273,26 +102,8 @@ vsock_new(struct loop *lp, struct gmem *gm, uint64_t guest_cid,
 	TAILQ_INIT(&vs->vs_rxq);
 	TAILQ_INIT(&vs->vs_timed);
 	TAILQ_INIT(&vs->vs_lines);
-	if ((vs->vs_path = strdup(uds_path)) == NULL)
-		goto fail;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, uds_path, strlen(uds_path) + 1);
-	if ((vs->vs_lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		goto fail;
-	if (unlink(uds_path) == -1 && errno != ENOENT)
-		goto fail;
-	if (bind(vs->vs_lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(vs->vs_lfd, 128) == -1)
-		goto fail;
-	if (loop_add(lp, vs->vs_lfd, EPOLLIN, vsock_listen_cb, vs) == -1)
-		goto fail;
-	if ((vs->vs_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK |
-	    TFD_CLOEXEC)) == -1)
-		goto fail;
-	if (loop_add(lp, vs->vs_tfd, EPOLLIN, vsock_timer_cb, vs) == -1)
+	if ((vs->vs_path = strdup(uds_path)) == NULL ||
+	    vsock_host_listen(vs) == -1)
 		goto fail;
 	return vs;
 fail:
@@ -307,18 +118,7 @@ vsock_free(struct vsock *vs)
 
 	if (vs == NULL)
 		return;
-	vsock_drop_all(vs);
-	if (vs->vs_lfd != -1) {
-		(void)loop_del(vs->vs_loop, vs->vs_lfd);
-		close(vs->vs_lfd);
-		/* Only ours to remove if we got as far as listening. */
-		if (vs->vs_tfd != -1)
-			unlink(vs->vs_path);
-	}
-	if (vs->vs_tfd != -1) {
-		(void)loop_del(vs->vs_loop, vs->vs_tfd);
-		close(vs->vs_tfd);
-	}
+	vsock_host_close(vs);
 	free(vs->vs_path);
 	free(vs);
 	errno = saved;
@@ -342,23 +142,6 @@ vsock_nconns(const struct vsock *vs)
 {
 	return vs->vs_nconns;
 }
-
-/* Every stream goes, host sockets closed: a reset or the end. */
-static void
-vsock_drop_all(struct vsock *vs)
-{
-	struct vsock_conn	*c;
-	unsigned		 i;
-
-	for (i = 0; i < VSOCK_BUCKETS; i++)
-		while ((c = vs->vs_hash[i]) != NULL)
-			vsock_conn_free(c);
-	while ((c = TAILQ_FIRST(&vs->vs_lines)) != NULL)
-		vsock_conn_free(c);
-	vs->vs_nrsts = 0;
-}
-
-/* ---- Transport callbacks. */
 
 static void
 vsock_config_read(void *dev, uint32_t off, void *data, uint32_t len)
@@ -404,356 +187,18 @@ vsock_reset(void *dev)
 	 * The guest forgot every stream; so do we, and the host clients see
 	 * their sockets close.
 	 */
-	vsock_drop_all(vs);
+	vsock_host_drop_all(vs);
 	vs->vs_md = NULL;
 	vs->vs_vqs = NULL;
 	log_debug("vsock: guest cid %llu: device reset",
 	    (unsigned long long)vs->vs_cid);
 }
 
-/* ---- Streams. */
-
-static struct vsock_conn *
-vsock_conn_new(struct vsock *vs, int fd, enum vsock_state state)
-{
-	struct vsock_conn	*c;
-
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	c->vc_magic = VSOCK_CONN_MAGIC;
-	c->vc_vs = vs;
-	c->vc_fd = fd;
-	c->vc_state = state;
-	c->vc_events = state == VSOCK_LINE ? EPOLLIN : 0;
-	if (loop_add(vs->vs_loop, fd, c->vc_events, vsock_conn_cb, c) == -1) {
-		free(c);
-		return NULL;
-	}
-	c->vc_polled = 1;
-	TAILQ_INSERT_TAIL(&vs->vs_lines, c, vc_le);
-	vs->vs_nconns++;
-	return c;
-}
-
-/* Unlinks <c> from everything, closes its socket, frees it. */
-static void
-vsock_conn_free(struct vsock_conn *c)
-{
-	struct vsock		*vs = c->vc_vs;
-	struct vsock_conn	**pp;
-
-	if (c->vc_hashed) {
-		pp = &vs->vs_hash[vsock_hash(c->vc_lport, c->vc_pport)];
-		for (; *pp != NULL; pp = &(*pp)->vc_hnext)
-			if (*pp == c) {
-				*pp = c->vc_hnext;
-				break;
-			}
-	} else
-		TAILQ_REMOVE(&vs->vs_lines, c, vc_le);
-	if (c->vc_onrxq)
-		TAILQ_REMOVE(&vs->vs_rxq, c, vc_rxe);
-	if (c->vc_ontimed)
-		TAILQ_REMOVE(&vs->vs_timed, c, vc_te);
-	if (c->vc_polled)
-		(void)loop_del(vs->vs_loop, c->vc_fd);
-	close(c->vc_fd);
-	free(c->vc_buf);
-	c->vc_magic = 0;
-	vs->vs_nconns--;
-	free(c);
-	if (vs->vs_lpaused && loop_mod(vs->vs_loop, vs->vs_lfd, EPOLLIN) == 0)
-		vs->vs_lpaused = 0;
-}
-
-/* Tells the guest the stream is gone, and forgets it. */
-static void
-vsock_conn_reset(struct vsock_conn *c)
-{
-	if (c->vc_state != VSOCK_LINE)
-		vsock_rst_queue(c->vc_vs, c->vc_lport, c->vc_pport);
-	vsock_conn_free(c);
-}
-
-
-static unsigned
-vsock_hash(uint32_t lport, uint32_t pport)
-{
-	return (lport * 2654435761U ^ pport) % VSOCK_BUCKETS;
-}
-
-static struct vsock_conn *
-vsock_lookup(struct vsock *vs, uint32_t lport, uint32_t pport)
-{
-	struct vsock_conn	*c;
-
-	for (c = vs->vs_hash[vsock_hash(lport, pport)]; c != NULL;
-	    c = c->vc_hnext)
-		if (c->vc_lport == lport && c->vc_pport == pport)
-			return c;
-	return NULL;
-}
-
-/* Moves <c> from vs_lines to the table, once its ports are known. */
-static void
-vsock_hash_insert(struct vsock_conn *c)
-{
-	struct vsock		*vs = c->vc_vs;
-	struct vsock_conn	**head;
-
-	ASSERT(!c->vc_hashed);
-	TAILQ_REMOVE(&vs->vs_lines, c, vc_le);
-	head = &vs->vs_hash[vsock_hash(c->vc_lport, c->vc_pport)];
-	c->vc_hnext = *head;
-	*head = c;
-	c->vc_hashed = 1;
-}
-
-static uint32_t
+uint32_t
 vsock_conn_credit(const struct vsock_conn *c)
 {
 	return vsock_credit(c->vc_peer_buf_alloc, c->vc_peer_fwd_cnt,
 	    c->vc_tx_cnt);
-}
-
-/* Arms a deadline <ms> from now, or clears it for 0. */
-static void
-vsock_conn_deadline(struct vsock_conn *c, unsigned ms)
-{
-	struct vsock	*vs = c->vc_vs;
-
-	if (c->vc_ontimed) {
-		TAILQ_REMOVE(&vs->vs_timed, c, vc_te);
-		c->vc_ontimed = 0;
-	}
-	if (ms != 0) {
-		c->vc_deadline = mtime_now_ms() + ms;
-		TAILQ_INSERT_TAIL(&vs->vs_timed, c, vc_te);
-		c->vc_ontimed = 1;
-	}
-	vsock_timer_update(vs);
-}
-
-/*
- * Recomputes what <c> waits for after any change: the socket events it
- * needs and whether it owes the guest a packet.  Reading is enabled only
- * until the socket is known to be readable; the data is then read only
- * straight into an rx buffer the guest has credit for, which is what
- * keeps host->guest buffering at zero.
- */
-static void
-vsock_conn_sched(struct vsock_conn *c)
-{
-	struct vsock	*vs = c->vc_vs;
-	uint32_t	 ev = 0;
-	int		 data, want;
-
-	if (c->vc_state == VSOCK_LINE)
-		ev = EPOLLIN;
-	if (c->vc_state == VSOCK_OPEN && !c->vc_eof && !c->vc_readable &&
-	    !(c->vc_peer_shut & VSOCK_SHUT_RCV))
-		ev |= EPOLLIN;
-	if (c->vc_blen != 0)
-		ev |= EPOLLOUT;
-	if (c->vc_polled && ev != c->vc_events &&
-	    loop_mod(vs->vs_loop, c->vc_fd, ev) == 0)
-		c->vc_events = ev;
-
-	data = c->vc_state == VSOCK_OPEN && c->vc_readable &&
-	    !(c->vc_peer_shut & VSOCK_SHUT_RCV);
-	if (data && vsock_conn_credit(c) == 0) {
-		data = 0;
-		/* Ask once; the guest's next header settles it. */
-		if (!c->vc_credit_asked) {
-			c->vc_credit_asked = 1;
-			c->vc_pend |= VSOCK_P_CREDIT_REQUEST;
-		}
-	}
-	want = c->vc_pend != 0 || data;
-	if (want && !c->vc_onrxq) {
-		TAILQ_INSERT_TAIL(&vs->vs_rxq, c, vc_rxe);
-		c->vc_onrxq = 1;
-	} else if (!want && c->vc_onrxq) {
-		TAILQ_REMOVE(&vs->vs_rxq, c, vc_rxe);
-		c->vc_onrxq = 0;
-	}
-}
-
-static void
-vsock_conn_cb(int fd, uint32_t revents, void *arg)
-{
-	struct vsock_conn	*c = arg;
-	struct vsock		*vs = c->vc_vs;
-
-	(void)fd;
-	ASSERT(c->vc_magic == VSOCK_CONN_MAGIC);
-	if (c->vc_state == VSOCK_LINE) {
-		if (revents & EPOLLIN)
-			vsock_conn_line(c);
-		else
-			vsock_conn_free(c);
-		goto out;
-	}
-	if (revents & (EPOLLERR | EPOLLHUP)) {
-		if (c->vc_state == VSOCK_REQUEST) {
-			vsock_conn_reset(c);
-			goto out;
-		}
-		/*
-		 * The client is gone both ways, and the loop would say so
-		 * forever: stop watching, let the guest have what the client
-		 * left, then shut the stream down.
-		 */
-		(void)loop_del(vs->vs_loop, c->vc_fd);
-		c->vc_polled = 0;
-		c->vc_hup = 1;
-		c->vc_readable = !c->vc_eof;
-		c->vc_blen = 0;		/* nobody will read it */
-		if (vsock_conn_drained(c) == 0)
-			vsock_conn_sched(c);
-		goto out;
-	}
-	if (revents & EPOLLIN)
-		c->vc_readable = 1;
-	if (revents & EPOLLOUT) {
-		if (vsock_conn_flush(c) == -1) {
-			vsock_conn_reset(c);
-			goto out;
-		}
-		if (vsock_conn_drained(c) == -1)
-			goto out;
-	}
-	vsock_conn_sched(c);
-out:
-	vsock_rx_run(vs);
-}
-
-/*
- * Reads the host client's "CONNECT <port>\n" without reading past it:
- * whatever follows is already stream data for the guest.
- */
-static void
-vsock_conn_line(struct vsock_conn *c)
-{
-	struct vsock	*vs = c->vc_vs;
-	char		*p = c->vc_line + c->vc_linelen, *nl, *end;
-	size_t		 room = sizeof(c->vc_line) - 1 - c->vc_linelen;
-	ssize_t		 n;
-	unsigned long	 port;
-
-	n = recv(c->vc_fd, p, room, MSG_PEEK | MSG_DONTWAIT);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0)
-		goto bad;
-	if ((nl = memchr(p, '\n', n)) != NULL)
-		n = nl - p + 1;
-	if (read(c->vc_fd, p, n) != n)
-		goto bad;
-	c->vc_linelen += n;
-	c->vc_line[c->vc_linelen] = '\0';
-	if (nl == NULL) {
-		if (c->vc_linelen == sizeof(c->vc_line) - 1)
-			goto bad;		/* too long */
-		return;
-	}
-	if (strncmp(c->vc_line, "CONNECT ", 8) != 0 || c->vc_line[8] < '0' ||
-	    c->vc_line[8] > '9')
-		goto bad;
-	errno = 0;
-	port = strtoul(c->vc_line + 8, &end, 10);
-	if (errno != 0 || port > UINT32_MAX || strcmp(end, "\n") != 0)
-		goto bad;
-
-	/* A host port no stream to <port> uses, counting up (Firecracker). */
-	do {
-		c->vc_lport = vs->vs_next_port++;
-		if (vs->vs_next_port == UINT32_MAX)
-			vs->vs_next_port = VSOCK_PORT_FIRST;
-	} while (vsock_lookup(vs, c->vc_lport, (uint32_t)port) != NULL);
-	c->vc_pport = (uint32_t)port;
-	vsock_hash_insert(c);
-	c->vc_state = VSOCK_REQUEST;
-	c->vc_pend |= VSOCK_P_REQUEST;
-	vsock_conn_deadline(c, vs->vs_params.vp_connect_ms);
-	vsock_conn_sched(c);
-	return;
-bad:
-	log_debug("vsock: host client: bad or missing CONNECT line");
-	vsock_conn_free(c);
-}
-
-/* Counts <n> guest bytes as delivered; owes a credit update past 1/4. */
-static void
-vsock_conn_consumed(struct vsock_conn *c, uint32_t n)
-{
-	c->vc_fwd_cnt += n;
-	if (c->vc_fwd_cnt - c->vc_fwd_adv >= c->vc_vs->vs_params.vp_buf_alloc /
-	    4)
-		c->vc_pend |= VSOCK_P_CREDIT_UPDATE;
-}
-
-/* Writes held guest data to the socket.  -1 when the socket failed. */
-static int
-vsock_conn_flush(struct vsock_conn *c)
-{
-	uint32_t	 size = c->vc_vs->vs_params.vp_buf_alloc, n;
-	ssize_t		 w;
-
-	while (c->vc_blen != 0) {
-		n = size - c->vc_bhead;
-		if (n > c->vc_blen)
-			n = c->vc_blen;
-		w = send(c->vc_fd, c->vc_buf + c->vc_bhead, n,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return -1;
-		}
-		c->vc_bhead = (c->vc_bhead + (uint32_t)w) % size;
-		c->vc_blen -= (uint32_t)w;
-		vsock_conn_consumed(c, (uint32_t)w);
-	}
-	return 0;
-}
-
-/*
- * What follows once the guest->host data is all out: the half-close the
- * guest asked for, or the end of a stream the guest closed.  -1 when <c>
- * was freed.
- */
-static int
-vsock_conn_drained(struct vsock_conn *c)
-{
-	if (c->vc_blen != 0 || c->vc_state != VSOCK_OPEN)
-		return 0;
-	free(c->vc_buf);
-	c->vc_buf = NULL;
-	c->vc_bhead = 0;
-	if ((c->vc_peer_shut & VSOCK_SHUT_SEND) && !c->vc_wr_shut &&
-	    !c->vc_hup) {
-		(void)shutdown(c->vc_fd, SHUT_WR);
-		c->vc_wr_shut = 1;
-	}
-	/* The guest closed: it waits for our RST (Linux does the same). */
-	if (c->vc_peer_shut == VSOCK_SHUT_BOTH) {
-		vsock_conn_reset(c);
-		return -1;
-	}
-	/*
-	 * The client is gone and has nothing more for the guest (it sent EOF
-	 * before, or the guest takes no data): end the stream both ways.
-	 */
-	if (c->vc_hup && (c->vc_eof || (c->vc_peer_shut & VSOCK_SHUT_RCV))) {
-		c->vc_shut_send = VSOCK_SHUT_BOTH;
-		c->vc_pend |= VSOCK_P_SHUTDOWN;
-		c->vc_state = VSOCK_CLOSING;
-		vsock_conn_deadline(c, c->vc_vs->vs_params.vp_close_ms);
-	}
-	return 0;
 }
 
 /*
@@ -762,7 +207,7 @@ vsock_conn_drained(struct vsock_conn *c)
  * for REQUEST and RESPONSE, data before the rest, so a SHUTDOWN follows
  * the last byte.  Reschedules or frees <c>; the caller must not use it.
  */
-static int
+int
 vsock_conn_rx(struct vsock_conn *c, struct vq_chain *ch)
 {
 	struct vsock	*vs = c->vc_vs;
@@ -809,7 +254,8 @@ vsock_conn_rx(struct vsock_conn *c, struct vq_chain *ch)
 			if (c->vc_hup) {
 				flags = VSOCK_SHUT_BOTH;
 				c->vc_state = VSOCK_CLOSING;
-				vsock_conn_deadline(c, vs->vs_params.vp_close_ms);
+				vsock_host_deadline(c,
+				    vs->vs_params.vp_close_ms);
 			}
 			goto control;
 		}
@@ -818,7 +264,7 @@ vsock_conn_rx(struct vsock_conn *c, struct vq_chain *ch)
 			if (vq_chain_write(&vs->vs_vqs[VSOCK_Q_RX], ch, 0, &h,
 			    sizeof(h)) != sizeof(h))
 				mmio_needs_reset(vs->vs_md);
-			vsock_conn_free(c);
+			vsock_host_conn_free(c);
 			return VSOCK_HDR_SIZE;
 		}
 	}
@@ -833,7 +279,7 @@ vsock_conn_rx(struct vsock_conn *c, struct vq_chain *ch)
 		/* A header-only buffer: make it useful rather than spin. */
 		op = VSOCK_OP_CREDIT_UPDATE;
 	} else {
-		vsock_conn_sched(c);
+		vsock_host_sched(c);
 		return 0;
 	}
 	c->vc_pend &= ~(VSOCK_P_CREDIT_REQUEST | VSOCK_P_SHUTDOWN);
@@ -844,101 +290,9 @@ out:
 	if (vq_chain_write(&vs->vs_vqs[VSOCK_Q_RX], ch, 0, &h, sizeof(h)) !=
 	    sizeof(h))
 		mmio_needs_reset(vs->vs_md);
-	vsock_conn_sched(c);
+	vsock_host_sched(c);
 	return VSOCK_HDR_SIZE + (int)n;
 }
-
-/* ---- Host side: the listener and the timer. */
-
-static void
-vsock_listen_cb(int fd, uint32_t revents, void *arg)
-{
-	struct vsock		*vs = arg;
-	struct vsock_conn	*c;
-	int			 cfd, i;
-
-	(void)revents;
-	for (i = 0; i < VSOCK_ACCEPTS_MAX; i++) {
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd == -1) {
-			if (errno == EMFILE || errno == ENFILE) {
-				/* Level-triggered: stop until a stream ends. */
-				log_warn("vsock: %s: accept", vs->vs_path);
-				if (loop_mod(vs->vs_loop, fd, 0) == 0)
-					vs->vs_lpaused = 1;
-			}
-			break;
-		}
-		if (vs->vs_nconns >= vs->vs_params.vp_conns_max) {
-			log_debug("vsock: %s: too many streams",
-			    vs->vs_path);
-			close(cfd);
-			continue;
-		}
-		if ((c = vsock_conn_new(vs, cfd, VSOCK_LINE)) == NULL) {
-			close(cfd);
-			continue;
-		}
-		vsock_conn_deadline(c, vs->vs_params.vp_line_ms);
-	}
-}
-
-/* Runs the timer while some stream has a deadline. */
-static void
-vsock_timer_update(struct vsock *vs)
-{
-	struct itimerspec	 its;
-	unsigned		 tick;
-	int			 want = !TAILQ_EMPTY(&vs->vs_timed);
-
-	if (want == vs->vs_tarmed)
-		return;
-	memset(&its, 0, sizeof(its));
-	if (want) {
-		/* A quarter of the shortest timeout is precise enough. */
-		tick = vs->vs_params.vp_connect_ms;
-		if (tick > vs->vs_params.vp_line_ms)
-			tick = vs->vs_params.vp_line_ms;
-		if (tick > vs->vs_params.vp_close_ms)
-			tick = vs->vs_params.vp_close_ms;
-		tick /= 4;
-		if (tick == 0)
-			tick = 1;
-		if (tick > 250)
-			tick = 250;
-		its.it_value.tv_sec = its.it_interval.tv_sec = tick / 1000;
-		its.it_value.tv_nsec = its.it_interval.tv_nsec =
-		    (long)(tick % 1000) * 1000000;
-	}
-	if (timerfd_settime(vs->vs_tfd, 0, &its, NULL) == -1) {
-		log_warn("vsock: timerfd_settime");
-		return;
-	}
-	vs->vs_tarmed = want;
-}
-
-static void
-vsock_timer_cb(int fd, uint32_t revents, void *arg)
-{
-	struct vsock		*vs = arg;
-	struct vsock_conn	*c, *next;
-	uint64_t		 v, now = mtime_now_ms();
-
-	(void)revents;
-	(void)!read(fd, &v, sizeof(v));
-	for (c = TAILQ_FIRST(&vs->vs_timed); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, vc_te);
-		if (c->vc_deadline > now)
-			continue;
-		log_debug("vsock: stream %u:%u: timed out in state %d",
-		    c->vc_lport, c->vc_pport, c->vc_state);
-		vsock_conn_reset(c);
-	}
-	vsock_timer_update(vs);
-	vsock_rx_run(vs);
-}
-
-/* ---- Packets. */
 
 static void
 vsock_hdr_fill(struct vsock *vs, struct vsock_hdr *h, uint32_t lport,
@@ -967,7 +321,7 @@ vsock_conn_hdr(struct vsock_conn *c, struct vsock_hdr *h, enum vsock_op op,
 	c->vc_pend &= ~VSOCK_P_CREDIT_UPDATE;
 }
 
-static void
+void
 vsock_rst_queue(struct vsock *vs, uint32_t lport, uint32_t pport)
 {
 	struct vsock_rst	*r;
@@ -988,23 +342,27 @@ vsock_rst_queue(struct vsock *vs, uint32_t lport, uint32_t pport)
  * Gives the guest what is owed, as long as it gives us rx buffers:
  * loose RSTs first, then one packet per stream in turn.
  */
-static void
+void
 vsock_rx_run(struct vsock *vs)
 {
 	struct vq		*rxq;
 	struct vq_chain		*ch = &vs->vs_rxc;
 	struct vsock_hdr	 h;
 	struct vsock_rst	*r;
-	int			 len, pushed = 0, rc;
+	unsigned		 pushed = 0;
+	int			 len;
 
 	if (vs->vs_md == NULL)
 		return;
 	rxq = &vs->vs_vqs[VSOCK_Q_RX];
 	while (rxq->vq_ready && !rxq->vq_broken &&
 	    (vs->vs_nrsts != 0 || !TAILQ_EMPTY(&vs->vs_rxq))) {
-		if ((rc = vq_pop(rxq, ch)) == 0)
+		/* Fast clients and a fast guest: leave the loop to others. */
+		if (pushed == rxq->vq_size) {
+			mmio_notify_again(vs->vs_md, VSOCK_Q_RX);
 			break;
-		if (rc == -1)
+		}
+		if (vq_pop(rxq, ch) != 1)
 			break;
 		if (ch->vc_wlen < VSOCK_HDR_SIZE)
 			len = 0;	/* useless buffer: hand it back */
@@ -1016,8 +374,10 @@ vsock_rx_run(struct vsock *vs)
 			    VSOCK_RSTS_MAX;
 			vs->vs_nrsts--;
 			if (vq_chain_write(rxq, ch, 0, &h, sizeof(h)) !=
-			    sizeof(h))
+			    sizeof(h)) {
+				mmio_needs_reset(vs->vs_md);
 				break;
+			}
 			len = VSOCK_HDR_SIZE;
 		} else if ((len = vsock_conn_rx(TAILQ_FIRST(&vs->vs_rxq),
 		    ch)) == 0) {
@@ -1026,33 +386,50 @@ vsock_rx_run(struct vsock *vs)
 		}
 		if (vq_push(rxq, ch->vc_head, (uint32_t)len) == -1)
 			break;
-		pushed = 1;
+		pushed++;
 	}
 	if (rxq->vq_broken)
-		mmio_needs_reset(vs->vs_md);
-	else if (pushed)
+		vsock_broken(vs);
+	else if (pushed != 0)
 		mmio_interrupt(vs->vs_md, VSOCK_Q_RX);
+}
+
+/*
+ * The guest broke a ring.  Linux never resets a device that asks for it,
+ * so the streams would hang until the VM dies: end them now, and every
+ * new one as it comes, so host clients fail fast.
+ */
+static void
+vsock_broken(struct vsock *vs)
+{
+	mmio_needs_reset(vs->vs_md);
+	vsock_host_drop_all(vs);
 }
 
 static void
 vsock_tx_run(struct vsock *vs)
 {
 	struct vq	*txq;
-	int		 pushed = 0;
+	unsigned	 n;
 
 	if (vs->vs_md == NULL)
 		return;
 	txq = &vs->vs_vqs[VSOCK_Q_TX];
-	while (txq->vq_ready && !txq->vq_broken &&
-	    vq_pop(txq, &vs->vs_txc) == 1) {
+	for (n = 0; txq->vq_ready && !txq->vq_broken; n++) {
+		/* The guest may refill as fast as we drain: one ring a turn. */
+		if (n == txq->vq_size) {
+			mmio_notify_again(vs->vs_md, VSOCK_Q_TX);
+			break;
+		}
+		if (vq_pop(txq, &vs->vs_txc) != 1)
+			break;
 		vsock_tx_packet(vs, &vs->vs_txc);
 		if (vq_push(txq, vs->vs_txc.vc_head, 0) == -1)
 			break;
-		pushed = 1;
 	}
 	if (txq->vq_broken)
-		mmio_needs_reset(vs->vs_md);
-	else if (pushed)
+		vsock_broken(vs);
+	else if (n != 0)
 		mmio_interrupt(vs->vs_md, VSOCK_Q_TX);
 }
 
@@ -1090,12 +467,12 @@ vsock_tx_packet(struct vsock *vs, struct vq_chain *ch)
 			vsock_rst_queue(vs, h.vh_dst_port, h.vh_src_port);
 		return;
 	}
-	if ((c = vsock_lookup(vs, h.vh_dst_port, h.vh_src_port)) != NULL) {
+	if ((c = vsock_host_lookup(vs, h.vh_dst_port, h.vh_src_port)) != NULL) {
 		vsock_tx_conn(c, &h, ch);
 		return;
 	}
 	if (h.vh_op == VSOCK_OP_REQUEST)
-		vsock_guest_connect(vs, &h);
+		vsock_host_dial(vs, &h);
 	else if (h.vh_op != VSOCK_OP_RST)
 		vsock_rst_queue(vs, h.vh_dst_port, h.vh_src_port);
 }
@@ -1121,18 +498,24 @@ vsock_tx_conn(struct vsock_conn *c, const struct vsock_hdr *h,
 		if (send(c->vc_fd, ok, n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
 			goto reset;
 		c->vc_state = VSOCK_OPEN;
-		vsock_conn_deadline(c, 0);
+		vsock_host_deadline(c, 0);
 		break;
 	case VSOCK_OP_RST:
-		vsock_conn_free(c);
+		vsock_host_conn_free(c);
 		return;
 	case VSOCK_OP_SHUTDOWN:
 		if (c->vc_state != VSOCK_OPEN)
 			goto reset;	/* refused, or crossed our SHUTDOWN */
 		c->vc_peer_shut |= h->vh_flags & VSOCK_SHUT_BOTH;
+		/* The client's writes now fail instead of filling a void. */
+		if ((c->vc_peer_shut & VSOCK_SHUT_RCV) && !c->vc_rd_shut &&
+		    !c->vc_hup) {
+			(void)shutdown(c->vc_fd, SHUT_RD);
+			c->vc_rd_shut = 1;
+		}
 		if (c->vc_peer_shut == VSOCK_SHUT_BOTH)
-			vsock_conn_deadline(c, vs->vs_params.vp_close_ms);
-		if (vsock_conn_drained(c) == -1)
+			vsock_host_deadline(c, vs->vs_params.vp_close_ms);
+		if (vsock_host_drained(c) == -1)
 			return;
 		break;
 	case VSOCK_OP_RW:
@@ -1158,10 +541,10 @@ vsock_tx_conn(struct vsock_conn *c, const struct vsock_hdr *h,
 		/* REQUEST on a live stream, or an unknown op. */
 		goto reset;
 	}
-	vsock_conn_sched(c);
+	vsock_host_sched(c);
 	return;
 reset:
-	vsock_conn_reset(c);
+	vsock_host_conn_reset(c);
 }
 
 /*
@@ -1179,7 +562,7 @@ vsock_tx_rw(struct vsock_conn *c, struct vq_chain *ch, uint32_t len)
 	ssize_t		 w;
 
 	if (c->vc_hup) {
-		vsock_conn_consumed(c, len);	/* nobody left to read it */
+		vsock_host_consumed(c, len);	/* nobody left to read it */
 		return 0;
 	}
 	while (c->vc_blen == 0 && len != 0) {
@@ -1195,7 +578,7 @@ vsock_tx_rw(struct vsock_conn *c, struct vq_chain *ch, uint32_t len)
 				break;
 			return -1;
 		}
-		vsock_conn_consumed(c, (uint32_t)w);
+		vsock_host_consumed(c, (uint32_t)w);
 		off += (uint32_t)w;
 		len -= (uint32_t)w;
 		if ((uint32_t)w < n)
@@ -1217,43 +600,4 @@ vsock_tx_rw(struct vsock_conn *c, struct vq_chain *ch, uint32_t len)
 		len -= n;
 	}
 	return 0;
-}
-
-/* The guest connects to host port dst_port: <uds_path>_<port>. */
-static void
-vsock_guest_connect(struct vsock *vs, const struct vsock_hdr *h)
-{
-	struct sockaddr_un	 sun;
-	struct vsock_conn	*c;
-	int			 fd, n;
-
-	if (vs->vs_nconns >= vs->vs_params.vp_conns_max)
-		goto refuse;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s_%u",
-	    vs->vs_path, h->vh_dst_port);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
-		goto refuse;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		goto refuse;
-	/* A Unix connect never waits: it works, or fails (EAGAIN: backlog). */
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    (c = vsock_conn_new(vs, fd, VSOCK_OPEN)) == NULL) {
-		log_debug("vsock: guest connect to %s: %s", sun.sun_path,
-		    strerror(errno));
-		close(fd);
-		goto refuse;
-	}
-	c->vc_lport = h->vh_dst_port;
-	c->vc_pport = h->vh_src_port;
-	vsock_hash_insert(c);
-	c->vc_peer_buf_alloc = h->vh_buf_alloc;
-	c->vc_peer_fwd_cnt = h->vh_fwd_cnt;
-	c->vc_pend |= VSOCK_P_RESPONSE;
-	vsock_conn_sched(c);
-	return;
-refuse:
-	vsock_rst_queue(vs, h->vh_dst_port, h->vh_src_port);
 }

@@ -6,7 +6,8 @@
  *
  * The device lives on the device thread (struct loop): every function
  * here but vsock_new() before the loop runs, and vsock_free() after it
- * stopped, is for that thread only.
+ * stopped, is for that thread only.  vmm/vsock.c is the device,
+ * vmm/vsock_host.c the Unix-socket side.
  */
 #ifndef VMM_VSOCK_H
 #define VMM_VSOCK_H
@@ -35,10 +36,11 @@ void		 vsock_params_default(struct vsock_params *vp);
 
 /*
  * A vsock device for a guest with CID <guest_cid> (3 .. 2^32 - 2).  Binds
- * and listens on <uds_path> now, after unlinking a stale socket there, and
- * accepts host clients on <lp>.  <gm> is borrowed for the device's life.
- * NULL on error, errno set (EINVAL for a bad CID or a path too long for
- * a Unix socket).
+ * and listens on <uds_path> now, after unlinking a stale socket there
+ * (one nobody listens on), and accepts host clients on <lp>.  <gm> is
+ * borrowed for the device's life.  NULL on error, errno set: EINVAL for a
+ * bad CID or a path too long for a Unix socket, EEXIST when <uds_path> is
+ * not a socket, EADDRINUSE when a live socket is there.
  */
 struct vsock	*vsock_new(struct loop *lp, struct gmem *gm,
 		    uint64_t guest_cid, const char *uds_path);

@@ -368,6 +368,40 @@ test_mmio_queue_registers_frozen_while_ready(void **state)
 	assert_int_equal(f->fake.qsize[1], 0);
 }
 
+/* Holds the loop thread until the test writes to the pipe. */
+static void
+hold_loop_cb(int fd, uint32_t ev, void *arg)
+{
+	char	 c;
+
+	(void)fd;
+	(void)ev;
+	(void)!read(*(int *)arg, &c, 1);
+}
+
+static void
+test_mmio_queue_rearmed_before_device_looks_uses_new_rings(void **state)
+{
+	struct fix	*f = *state;
+	int		 p[2];
+
+	bring_up(f);
+	assert_int_equal(f->fake.qdesc[1], 0x20000);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(loop_call(f->lp, hold_loop_cb, &p[0]), 0);
+	/* Off, new rings, on: all while the device thread is busy. */
+	wr(f, 0x030, 1);
+	wr(f, 0x044, 0);
+	setup_queue(f, 1, 8, 0x60000);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	sync_loop(f);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(f->fake.vqs[1].vq_desc, 0x60000);
+	assert_int_equal(f->fake.vqs[1].vq_size, 8);
+	assert_int_equal(rd(f, 0x070), 0x0f);
+}
+
 static void
 test_mmio_bad_queue_sets_needs_reset(void **state)
 {
@@ -491,6 +525,7 @@ main(void)
 		T(test_mmio_features_ok_needs_version_1_and_offered_bits),
 		T(test_mmio_driver_ok_activates_with_queues),
 		T(test_mmio_queue_registers_frozen_while_ready),
+		T(test_mmio_queue_rearmed_before_device_looks_uses_new_rings),
 		T(test_mmio_bad_queue_sets_needs_reset),
 		T(test_mmio_driver_ok_without_features_ok_needs_reset),
 		T(test_mmio_reset_stops_device_and_clears_state),

@@ -10,8 +10,10 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "lib/mtime.h"
 #include "vmm/gmem.h"
 #include "vmm/vq.h"
 
@@ -367,6 +369,99 @@ test_vq_no_interrupt_flag_is_honoured(void **state)
 	assert_false(vq_want_interrupt(&f->vq));
 }
 
+#define TEAR_LOW	0x00ff		/* and its successor cross a byte */
+#define TEAR_ROUNDS	2000000
+#define TEAR_MS		1500
+
+struct tear {
+	uint16_t	*t_idx;
+	int		 t_stop;
+	unsigned long	 t_bad;		/* values never written */
+	uint16_t	 t_badv;
+};
+
+/* A vCPU publishing and withdrawing one entry, as fast as it can. */
+static void *
+tear_writer(void *arg)
+{
+	struct tear	*t = arg;
+
+	while (!__atomic_load_n(&t->t_stop, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(t->t_idx, TEAR_LOW + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(t->t_idx, TEAR_LOW, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* A vCPU reading used->idx while the device writes it. */
+static void *
+tear_reader(void *arg)
+{
+	struct tear	*t = arg;
+	uint16_t	 v;
+
+	while (!__atomic_load_n(&t->t_stop, __ATOMIC_ACQUIRE)) {
+		v = __atomic_load_n(t->t_idx, __ATOMIC_ACQUIRE);
+		if (v != TEAR_LOW && v != TEAR_LOW + 1) {
+			t->t_bad++;
+			t->t_badv = v;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_vq_avail_idx_is_read_whole_while_the_driver_writes(void **state)
+{
+	struct fix	*f = *state;
+	struct tear	 t = { gmem_ptr(f->gm, AVAIL + 2, 2), 0, 0, 0 };
+	pthread_t	 thr;
+	unsigned long	 i, broke = 0;
+	uint64_t	 end;
+	int		 rc;
+
+	put_desc(f, 0, BUF, 16, 0, 0);
+	f->vq.vq_last_avail = f->vq.vq_used_idx = TEAR_LOW;
+	set_avail_idx(f, TEAR_LOW);
+	assert_int_equal(pthread_create(&thr, NULL, tear_writer, &t), 0);
+	/*
+	 * Either value is fine (empty, or one chain); a read that mixes
+	 * their bytes (0x01ff, 0x0000) is "too far ahead" and breaks the
+	 * queue of a driver that did nothing wrong.
+	 */
+	end = mtime_now_ms() + TEAR_MS;
+	for (i = 0; !broke && (i % 4096 != 0 || mtime_now_ms() < end); i++) {
+		if ((rc = vq_pop(&f->vq, &f->ch)) == 1)
+			vq_unpop(&f->vq);
+		broke = rc == -1;
+	}
+	__atomic_store_n(&t.t_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+	if (broke)
+		fail_msg("queue broken after %lu pops", i);
+}
+
+static void
+test_vq_used_idx_is_written_whole_while_the_driver_reads(void **state)
+{
+	struct fix	*f = *state;
+	struct tear	 t = { gmem_ptr(f->gm, USED + 2, 2), 0, 0, 0 };
+	pthread_t	 thr;
+	unsigned long	 i;
+
+	__atomic_store_n(t.t_idx, TEAR_LOW, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_create(&thr, NULL, tear_reader, &t), 0);
+	for (i = 0; i < TEAR_ROUNDS; i++) {
+		f->vq.vq_used_idx = i & 1 ? TEAR_LOW : TEAR_LOW - 1;
+		assert_int_equal(vq_push(&f->vq, 0, 0), 0);
+	}
+	__atomic_store_n(&t.t_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+	if (t.t_bad != 0)
+		fail_msg("driver read %lu torn indices (%#x)", t.t_bad,
+		    t.t_badv);
+}
+
 int
 main(void)
 {
@@ -406,6 +501,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_vq_no_interrupt_flag_is_honoured, fix_setup,
 		    fix_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_vq_avail_idx_is_read_whole_while_the_driver_writes,
+		    fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_vq_used_idx_is_written_whole_while_the_driver_reads,
+		    fix_setup, fix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("vq", tests, NULL, NULL);

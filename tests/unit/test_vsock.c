@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -362,6 +363,18 @@ t_tx(struct t *t, uint16_t op, uint32_t sport, uint32_t dport,
 /* ---- Host clients. */
 
 static int
+t_bind(int fd, const char *path)
+{
+	struct sockaddr_un	 sun;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	assert_true(snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) <
+	    (int)sizeof(sun.sun_path));
+	return bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+}
+
+static int
 cli_connect_to(const char *path)
 {
 	struct sockaddr_un	 sun;
@@ -500,9 +513,9 @@ test_vsock_new_checks_cid_and_owns_socket_path(void **state)
 	assert_null(vsock_new(lp, gm, 2, path));
 	assert_int_equal(errno, EINVAL);
 	assert_null(vsock_new(lp, gm, 0xffffffffULL, path));
-	/* A stale file at the path is replaced by the socket. */
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
-	assert_true(fd >= 0);
+	/* A socket left by a dead VMM is replaced. */
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(t_bind(fd, path), 0);
 	close(fd);
 	vs = vsock_new(lp, gm, 3, path);
 	assert_non_null(vs);
@@ -511,6 +524,81 @@ test_vsock_new_checks_cid_and_owns_socket_path(void **state)
 	vsock_free(vs);
 	assert_int_equal(stat(path, &st), -1);
 	vsock_free(NULL);
+	rmdir(dir);
+	gmem_free(gm);
+	loop_free(lp);
+}
+
+static void
+test_vsock_new_leaves_live_sockets_and_other_files_alone(void **state)
+{
+	struct loop	*lp = loop_new();
+	struct gmem	*gm = gmem_new(RAM_SIZE, 0xc0000000ULL);
+	struct stat	 st;
+	char		 dir[] = "/tmp/test_vsock.XXXXXX", path[128];
+	int		 fd, lfd, afd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/vm.sock", dir);
+	/* A mistyped --vsock-uds naming a file: the file survives. */
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "keep", 4), 4);
+	close(fd);
+	errno = 0;
+	assert_null(vsock_new(lp, gm, 3, path));
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(unlink(path), 0);
+	/* Another VM's live socket is not taken over. */
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(t_bind(lfd, path), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	errno = 0;
+	assert_null(vsock_new(lp, gm, 3, path));
+	assert_int_equal(errno, EADDRINUSE);
+	fd = cli_connect_to(path);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	close(afd);
+	close(fd);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+	gmem_free(gm);
+	loop_free(lp);
+}
+
+static void
+test_vsock_new_failing_after_bind_removes_socket_file(void **state)
+{
+	struct loop	*lp = loop_new();
+	struct gmem	*gm = gmem_new(RAM_SIZE, 0xc0000000ULL);
+	struct rlimit	 old, rl;
+	struct stat	 st;
+	char		 dir[] = "/tmp/test_vsock.XXXXXX", path[128];
+	int		 fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/vm.sock", dir);
+	/* Room for the listener's descriptor, none for the timer's. */
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	rl.rlim_cur = (rlim_t)fd + 1;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	errno = 0;
+	assert_null(vsock_new(lp, gm, 3, path));
+	assert_int_equal(errno, EMFILE);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(errno, ENOENT);
 	rmdir(dir);
 	gmem_free(gm);
 	loop_free(lp);
@@ -990,12 +1078,20 @@ test_vsock_broken_ring_needs_reset_and_reset_closes_streams(void **state)
 			assert_true(mtime_now_ms() < end);
 	}
 	assert_int_equal(rd(t, 0x060) & 2, 2);
-	/* The stream survives until the driver resets the device. */
-	assert_int_equal(t_nconns(t), 1);
-	wr(t, 0x070, 0);
+	/*
+	 * Linux never resets a device that asks for it: the streams end
+	 * now, not when the VM does.
+	 */
 	assert_true(cli_closed(fd));
 	assert_int_equal(t_wait_nconns(t, 0), 0);
 	close(fd);
+	/* So does a new client, as soon as its CONNECT line is in. */
+	fd = cli_connect_to(t->path);
+	cli_write(fd, "CONNECT 80\n", 11);
+	assert_true(cli_closed(fd));
+	close(fd);
+	wr(t, 0x070, 0);
+	assert_int_equal(t_wait_nconns(t, 0), 0);
 
 	/* A fresh start works. */
 	memset(t->avail, 0, sizeof(t->avail));
@@ -1039,6 +1135,138 @@ test_vsock_shutdowns_map_to_unix_side(void **state)
 	assert_int_equal(p.h.op, OP_RST);
 	assert_int_equal(t_nconns(t), 0);
 	close(fd);
+}
+
+static void
+test_vsock_guest_shutdown_rcv_fails_client_writes(void **state)
+{
+	struct t	*t = &T;
+	struct pkt	 p;
+	char		 buf[16];
+	uint32_t	 lport;
+	int		 fd;
+
+	(void)state;
+	t_start(NULL);
+	t_driver_up(t);
+	fd = t_host_connect(t, 80, &lport);
+	/* t_tx() returns once the device has taken the packet. */
+	t_tx(t, OP_SHUTDOWN, 80, lport, 1, NULL, 0);
+	errno = 0;
+	assert_int_equal(send(fd, "x", 1, MSG_NOSIGNAL), -1);
+	assert_int_equal(errno, EPIPE);
+	/* The other direction still flows. */
+	t_tx(t, OP_RW, 80, lport, 0, "resp", 4);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(cli_read_exact(fd, buf, 4, WAIT_MS), 0);
+	assert_string_equal(buf, "resp");
+	assert_false(t_rx_op(t, &p, 50));
+	assert_int_equal(t_nconns(t), 1);
+	close(fd);
+}
+
+struct t_flood {
+	struct t	*f_t;
+	int		 f_stop;
+	uint64_t	 f_consumed;	/* tx chains the device took */
+	uint64_t	 f_at_call;	/* f_consumed when the call ran */
+	int		 f_served;
+};
+
+/*
+ * A guest vCPU that refills the tx ring as fast as the device drains it,
+ * with packets the device drops (a spoofed source CID).
+ */
+static void *
+t_flood_thread(void *arg)
+{
+	struct t_flood	*f = arg;
+	struct t	*t = f->f_t;
+	uint16_t	*uidx = gmem_ptr(t->gm, USED(1) + 2, 2);
+	uint16_t	 seen = 0, u;
+	uint32_t	 one = 1;
+	unsigned	 idle = 0;
+
+	while (!__atomic_load_n(&f->f_stop, __ATOMIC_ACQUIRE)) {
+		u = __atomic_load_n(uidx, __ATOMIC_ACQUIRE);
+		__atomic_add_fetch(&f->f_consumed, (uint16_t)(u - seen),
+		    __ATOMIC_RELEASE);
+		idle = u == seen ? idle + 1 : 0;
+		seen = u;
+		while ((uint16_t)(t->avail[1] - seen) < QSZ)
+			t_publish(t, 1, 0);
+		/*
+		 * Notify only when the device seems to have stopped: a driver
+		 * that notified every time would be slower than the device.
+		 */
+		if (idle != 0 && idle % 4096 == 0)
+			(void)bus_write(t->bus, BUS_MMIO, BASE + 0x050, &one,
+			    4);
+	}
+	return NULL;
+}
+
+static void
+t_flood_call_cb(int fd, uint32_t ev, void *arg)
+{
+	struct t_flood	*f = arg;
+
+	(void)fd;
+	(void)ev;
+	f->f_at_call = __atomic_load_n(&f->f_consumed, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&f->f_served, 1, __ATOMIC_RELEASE);
+}
+
+static void
+test_vsock_guest_refilling_tx_does_not_starve_the_loop(void **state)
+{
+	struct t	*t = &T;
+	struct t_flood	 f;
+	struct pollfd	 pfd = { -1, 0, 0 };
+	struct hdr	 h;
+	pthread_t	 thr;
+	uint64_t	 end, before = 0;
+	int		 i, failed = 0;
+
+	(void)state;
+	t_start(NULL);
+	t_driver_up(t);
+	memset(&f, 0, sizeof(f));
+	f.f_t = t;
+	memset(&h, 0, sizeof(h));
+	h.src_cid = GUEST_CID + 1;
+	h.dst_cid = 2;
+	h.type = 1;
+	h.op = OP_RW;
+	memcpy(gmem_ptr(t->gm, TXBUF(0), sizeof(h)), &h, sizeof(h));
+	t_desc(t, 1, 0, TXBUF(0), sizeof(h), 0, 0);
+	assert_int_equal(pthread_create(&thr, NULL, t_flood_thread, &f), 0);
+	end = mtime_now_ms() + WAIT_MS;
+	while (__atomic_load_n(&f.f_consumed, __ATOMIC_ACQUIRE) < 10 * QSZ &&
+	    mtime_now_ms() < end)
+		poll(&pfd, 0, 1);
+	/*
+	 * Anything else for the loop (a signal, a socket) gets its turn
+	 * within a ring or two of tx work, not when the guest pauses.
+	 */
+	end = mtime_now_ms() + WAIT_MS;
+	for (i = 0; i < 20 && !failed; i++) {
+		__atomic_store_n(&f.f_served, 0, __ATOMIC_RELEASE);
+		assert_int_equal(loop_call(t->lp, t_flood_call_cb, &f), 0);
+		before = __atomic_load_n(&f.f_consumed, __ATOMIC_ACQUIRE);
+		while (!__atomic_load_n(&f.f_served, __ATOMIC_ACQUIRE) &&
+		    mtime_now_ms() < end)
+			poll(&pfd, 0, 1);
+		failed = !__atomic_load_n(&f.f_served, __ATOMIC_ACQUIRE) ||
+		    f.f_at_call > before + 8 * QSZ;
+	}
+	__atomic_store_n(&f.f_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+	assert_true(before >= 10 * QSZ);
+	if (failed)
+		fail_msg("loop call %d waited for %llu tx chains", i,
+		    (unsigned long long)(f.f_at_call - before));
+	assert_int_equal(rd(t, 0x070), 0x0f);
 }
 
 static void
@@ -1159,6 +1387,10 @@ main(void)
 		cmocka_unit_test(test_vsock_credit_arithmetic_wraps),
 		cmocka_unit_test(
 		    test_vsock_new_checks_cid_and_owns_socket_path),
+		cmocka_unit_test(
+		    test_vsock_new_leaves_live_sockets_and_other_files_alone),
+		cmocka_unit_test(
+		    test_vsock_new_failing_after_bind_removes_socket_file),
 		T(test_vsock_config_space_holds_guest_cid),
 		T(test_vsock_host_connect_and_data_both_ways),
 		T(test_vsock_guest_rst_closes_client),
@@ -1173,6 +1405,8 @@ main(void)
 		T(test_vsock_stream_cap_refuses_more),
 		T(test_vsock_broken_ring_needs_reset_and_reset_closes_streams),
 		T(test_vsock_shutdowns_map_to_unix_side),
+		T(test_vsock_guest_shutdown_rcv_fails_client_writes),
+		T(test_vsock_guest_refilling_tx_does_not_starve_the_loop),
 		T(test_vsock_client_close_shuts_down_then_waits_for_rst),
 		T(test_vsock_client_half_close_then_gone_ends_stream),
 		T(test_vsock_many_concurrent_streams),
