@@ -5,7 +5,8 @@
 # boot must print the kernel banner and the command line we gave, see our
 # e820 map, unpack the initramfs and run its /init (tests/fixtures/
 # vmm-init.c), whose reboot (reboot=k: the i8042) ends the VM with exit
-# 0.  The decompressor's "Decompressing Linux" line is checked only when
+# 0 (that last part only with VMM_LINUX_FULL=1: minutes under emulation).
+# The decompressor's "Decompressing Linux" line is checked only when
 # the kernel prints it (CONFIG_X86_VERBOSE_BOOTUP; Debian's cloud kernel
 # does not).  Skips without /dev/kvm or when the package cannot be
 # downloaded.
@@ -45,13 +46,23 @@ for kind in bzImage vmlinux; do
 		check "$kind: decompressor message" grep -Eq \
 		    "Decompressing Linux|Booting the kernel" "$serial"
 	fi
-	t_wait_exit "$pid" "$LIMIT"
-	check_eq "$kind: exit 0 after /init rebooted" 0 "$T_RC"
-	check "$kind: command line reached the kernel" grep -q \
+	wait_for "$kind: command line reached the kernel" "$LIMIT" grep -q \
 	    "Command line: console=ttyS0 .*$nonce" "$serial"
-	check "$kind: kernel took our e820 map" grep -q \
+	wait_for "$kind: kernel took our e820 map" "$LIMIT" grep -q \
 	    "BIOS-e820: \[mem 0x0000000000100000-0x000000000fffffff\] usable" \
 	    "$serial"
+	if [ -z "${VMM_LINUX_FULL:-}" ]; then
+		# Booting on to /init takes minutes under the lab's emulated
+		# CPU and depends on the machine's load: by default the test
+		# stops at the banner, as the issue asks, and checks that the
+		# VMM stops cleanly mid-boot.
+		kill -TERM "$pid"
+		t_wait_exit "$pid" 30
+		check_eq "$kind: SIGTERM mid-boot: exit 0" 0 "$T_RC"
+		continue
+	fi
+	t_wait_exit "$pid" "$LIMIT"
+	check_eq "$kind: exit 0 after /init rebooted" 0 "$T_RC"
 	check "$kind: /init ran from the initrd" grep -q \
 	    "vmm-init: user space is up (pid 1)" "$serial"
 	check "$kind: stderr says reset" grep -q \
