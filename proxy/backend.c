@@ -14,6 +14,13 @@
  * it at once for twice the last back-off (at most eject.max_backoff),
  * and a success clears everything.  Time comes from bp_clock so the
  * arithmetic can be tested with a clock the test moves.
+ *
+ * A microvm pool has one backend per slot of its pool (pool/pool.h):
+ * the slot's vsock socket, whichever VM is in it.  Those are never
+ * ejected (a slot's next VM must not inherit its predecessor's
+ * back-off): failures go to the pool, which health-checks the VM at
+ * once and replaces it if it is down, and whether a slot may be used is
+ * the pool's snapshot's business (proxy/session_req.c).
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -27,12 +34,14 @@
 #include <string.h>
 
 #include "conf/conf.h"
+#include "pool/pool.h"
 #include "proxy/backend.h"
 
 static int	 backend_init(struct backend_pool *bp, size_t i,
 		    const struct conf_server *sv, struct conf_errors *errs);
 static int	 backend_resolve(struct backend *b, const struct conf_addr *a,
 		    struct conf_errors *errs);
+static int	 backend_init_vm(struct backend_pool *bp, size_t i);
 static uint64_t	 backend_now(const struct backend_pool *bp);
 
 struct backend_pool *
@@ -49,12 +58,8 @@ backend_pool_new(const struct conf_pool *cp, const struct mtime_clock *clock,
 	bp->bp_clock = clock != NULL ? *clock : mtime_monotonic;
 	if ((bp->bp_lb = lb_find(conf_balance_name(cp->pl_balance))) == NULL)
 		bp->bp_lb = &lb_rr_ops;
-	/*
-	 * XXX A microvm pool's members come from the pool supervisor
-	 * (pool/), which does not exist yet: until then such a pool has no
-	 * backend and its routes answer 503.
-	 */
-	n = cp->pl_type == CONF_POOL_STATIC ? cp->pl_nservers : 0;
+	n = cp->pl_type == CONF_POOL_STATIC ? cp->pl_nservers :
+	    pool_nslots(cp);
 	if (n > 0) {
 		bp->bp_backends = calloc(n, sizeof(*bp->bp_backends));
 		bp->bp_targets = calloc(n, sizeof(*bp->bp_targets));
@@ -62,6 +67,12 @@ backend_pool_new(const struct conf_pool *cp, const struct mtime_clock *clock,
 			goto fail;
 	}
 	for (i = 0; i < n; i++) {
+		if (cp->pl_type == CONF_POOL_MICROVM) {
+			if (backend_init_vm(bp, i) == -1)
+				goto fail;
+			bp->bp_n = i + 1;
+			continue;
+		}
 		if (backend_init(bp, i, &cp->pl_servers[i], errs) == -1) {
 			if (errno == ENOMEM)
 				goto fail;
@@ -136,6 +147,50 @@ backend_init(struct backend_pool *bp, size_t i, const struct conf_server *sv,
 	return (0);
 }
 
+/*
+ * Backend <i> of a microvm pool: slot <i>'s vsock socket.  Which VM is
+ * behind it, and whether it is ready, is the pool's business.
+ */
+static int
+backend_init_vm(struct backend_pool *bp, size_t i)
+{
+	struct backend		*b = &bp->bp_backends[i];
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&b->be_ss;
+
+	b->be_pool = bp;
+	b->be_index = i;
+	if (pthread_mutex_init(&b->be_lock, NULL) != 0) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	atomic_init(&b->be_inflight, 0);
+	atomic_init(&b->be_failures, 0);
+	atomic_init(&b->be_until_ns, 0);
+	b->be_kind = BACKEND_VSOCK;
+	b->be_vsock_port = bp->bp_conf->pl_vm.vm_port;
+	sun->sun_family = AF_UNIX;
+	if (pool_vsock_path(bp->bp_conf, i, sun->sun_path,
+	    sizeof(sun->sun_path)) == -1)
+		return (-1);
+	b->be_sslen = sizeof(*sun);
+	snprintf(b->be_name, sizeof(b->be_name), "vm-%zu", i);
+	bp->bp_targets[i].lt_key = b->be_name;
+	bp->bp_targets[i].lt_weight = 1;
+	bp->bp_targets[i].lt_inflight = &b->be_inflight;
+	return (0);
+}
+
+int
+backend_pool_bind(struct backend_pool *bp, struct pool *vm)
+{
+	if (vm != NULL && bp->bp_n != pool_nslots(bp->bp_conf)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	bp->bp_vm = vm;
+	return (0);
+}
+
 /* getaddrinfo(3), first stream address; blocks (see the header). */
 static int
 backend_resolve(struct backend *b, const struct conf_addr *a,
@@ -195,6 +250,16 @@ backend_failure(struct backend *b)
 	bool			 ejected = false;
 
 	n = atomic_fetch_add(&b->be_failures, 1) + 1;
+	/* The pool checks the VM now and replaces it if it is down. */
+	if (b->be_pool->bp_conf->pl_type == CONF_POOL_MICROVM) {
+		/*
+		 * No ejection: the slot's next VM must not inherit it.  The
+		 * pool checks this VM now and replaces it if it is down.
+		 */
+		if (b->be_pool->bp_vm != NULL)
+			pool_slot_failure(b->be_pool->bp_vm, b->be_index);
+		return (false);
+	}
 	if (ej->ej_failures == 0)
 		return (false);		/* ejection is off */
 	now = backend_now(b->be_pool);
@@ -238,10 +303,14 @@ void
 backend_acquire(struct backend *b)
 {
 	atomic_fetch_add_explicit(&b->be_inflight, 1, memory_order_relaxed);
+	if (b->be_pool->bp_vm != NULL)
+		pool_slot_acquire(b->be_pool->bp_vm, b->be_index);
 }
 
 void
 backend_release(struct backend *b)
 {
 	atomic_fetch_sub_explicit(&b->be_inflight, 1, memory_order_relaxed);
+	if (b->be_pool->bp_vm != NULL)
+		pool_slot_release(b->be_pool->bp_vm, b->be_index);
 }

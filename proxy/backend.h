@@ -27,6 +27,7 @@
 struct conf_errors;
 struct conf_pool;
 struct conf_server;
+struct pool;
 struct tls_client;
 
 enum backend_kind {
@@ -65,11 +66,17 @@ struct backend_pool {
 	struct lb_target	*bp_targets;	/* the same order */
 	size_t			 bp_n;
 	struct mtime_clock	 bp_clock;
+	/*
+	 * A microvm pool: one backend per slot of the pool (pool/pool.h),
+	 * whose VM may come and go; bp_vm is the live pool (NULL until
+	 * backend_pool_bind(), and in check mode: nothing is ready).
+	 */
+	struct pool		*bp_vm;
 };
 
 /*
- * The backends of the static pool <cp> (a microvm pool has none yet:
- * its members come from the pool supervisor).  Host names are resolved
+ * The backends of the pool <cp>: its servers, or for a microvm pool one
+ * per slot (pool_nslots()), at the slot's vsock socket.  Host names are resolved
  * here, with getaddrinfo(), which blocks: call it off the workers'
  * loops (at load and reload).  A name that does not resolve is
  * reported at its conf position.  <clock> NULL is the monotonic clock.
@@ -79,6 +86,12 @@ struct backend_pool	*backend_pool_new(const struct conf_pool *cp,
 			    const struct mtime_clock *clock,
 			    struct conf_errors *errs);
 void			 backend_pool_free(struct backend_pool *bp);
+
+/*
+ * Attaches the microvm pool <bp> to its live pool <vm> (NULL: none),
+ * before any worker sees <bp>.  -1 (EINVAL) if their slots differ.
+ */
+int	 backend_pool_bind(struct backend_pool *bp, struct pool *vm);
 
 /* Whether <b> may be given a request now (not ejected). */
 bool	 backend_usable(struct backend *b);

@@ -4,7 +4,8 @@
  * the main thread's loop, which does nothing but handle signals:
  *
  *	SIGTERM, SIGINT	stop accepting, let the workers drain their
- *			sessions up to the drain timeout, exit 0
+ *			sessions up to the drain timeout, stop every VM of
+ *			the microvm pools (pool/pool.h), exit 0
  *	SIGHUP		re-read the file; if all of it builds (conf, files,
  *			TLS contexts), swap the new runtime in for new
  *			sessions, else report every error and keep going
@@ -30,6 +31,7 @@
 
 #include "conf/conf.h"
 #include "lib/log.h"
+#include "pool/pool.h"
 #include "proxy/accesslog.h"
 #include "proxy/listener.h"
 #include "proxy/runtime.h"
@@ -46,6 +48,7 @@ struct main_ctx {
 	const char		*m_path;
 	struct event_base	*m_base;
 	struct runtime		*m_rt;
+	struct pool_group	*m_pools;	/* the pool thread */
 	struct tls_tickets	*m_tickets;	/* shared by every runtime */
 	struct listener		**m_listeners;
 	size_t			 m_nlisteners;
@@ -142,6 +145,13 @@ main(int argc, char *argv[])
 		return (MAIN_EXIT_FAILURE);
 	}
 	log_init("corral", m.m_rt->rt_conf->c_log.lg_level);
+	/* The VMs boot while the workers start; early requests wait. */
+	if ((m.m_pools = pool_group_new(m.m_rt->rt_conf)) == NULL ||
+	    pool_group_start(m.m_pools) == -1) {
+		main_free(&m);
+		return (MAIN_EXIT_FAILURE);
+	}
+	runtime_bind_pools(m.m_rt, m.m_pools);
 	if (main_workers(&m) == -1) {
 		main_free(&m);
 		return (MAIN_EXIT_FAILURE);
@@ -353,6 +363,7 @@ main_reload(struct main_ctx *m)
 	if (rt->rt_conf->c_log.lg_level != log_getlevel())
 		log_warnx("%s: log.level: a new level needs a restart",
 		    m->m_path);
+	runtime_bind_pools(rt, m->m_pools);
 	for (i = 0; i < m->m_nworkers; i++)
 		worker_swap(m->m_workers[i], rt);
 	runtime_put(m->m_rt);
@@ -428,6 +439,9 @@ main_free(struct main_ctx *m)
 		worker_free(m->m_workers[i]);
 	}
 	free(m->m_workers);
+	/* Then the VMs: every request to them is over. */
+	pool_group_free(m->m_pools);
+	m->m_pools = NULL;
 	for (i = 0; i < m->m_nlisteners; i++)
 		listener_free(m->m_listeners[i]);
 	free(m->m_listeners);

@@ -34,6 +34,7 @@ struct event;
 struct event_base;
 struct evbuffer;
 struct listener_acceptor;
+struct pool_set;
 struct runtime;
 struct upstream;
 
@@ -93,6 +94,7 @@ enum session_cstate {
 /* Where the upstream side of the current request is. */
 enum session_ustate {
 	SESSION_U_NONE = 0,	/* no backend yet, or a local reply */
+	SESSION_U_QUEUED,	/* microvm: waiting for a VM with room */
 	SESSION_U_CONNECTING,	/* upstream_connect() under way */
 	SESSION_U_WAIT,		/* head sent, no response head yet */
 	SESSION_U_BODY,		/* forwarding the response body */
@@ -121,6 +123,9 @@ struct session_req {
 	struct backend_pool	*rq_pool;
 	size_t			 rq_pidx;
 	struct backend		*rq_be;		/* this attempt's; acquired */
+	struct pool_set		*rq_set;	/* microvm: while picking */
+	uint64_t		 rq_ticket;	/* microvm: in the queue */
+	uint64_t		 rq_queued_ns;
 	size_t			 rq_tried[SESSION_MAX_TRIES];
 	unsigned		 rq_ntried;
 	unsigned		 rq_retries;	/* counted retries */
@@ -193,6 +198,8 @@ int	 session_add_hsts(struct session *s, struct http_msg *msg);
 int	 session_req_head(struct session *s);
 int	 session_req_body(struct session *s);
 int	 session_req_attempt(struct session *s);
+/* The queue poll (s_utimer in SESSION_U_QUEUED): try again or time out. */
+int	 session_req_queued(struct session *s);
 
 /*
  * session_resp.c

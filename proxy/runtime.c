@@ -18,6 +18,7 @@
 
 #include "conf/conf.h"
 #include "lib/log.h"
+#include "pool/pool.h"
 #include "proxy/accesslog.h"
 #include "proxy/backend.h"
 #include "proxy/route.h"
@@ -163,6 +164,24 @@ runtime_slots(struct runtime *rt)
 		}
 	}
 	return (0);
+}
+
+void
+runtime_bind_pools(struct runtime *rt, struct pool_group *g)
+{
+	const struct conf_pool	*cp;
+	size_t			 i;
+
+	for (i = 0; i < rt->rt_conf->c_npools; i++) {
+		cp = &rt->rt_conf->c_pools[i];
+		if (cp->pl_type != CONF_POOL_MICROVM)
+			continue;
+		if (backend_pool_bind(rt->rt_pools[i], pool_group_find(g,
+		    cp->pl_name)) == -1 || rt->rt_pools[i]->bp_vm == NULL)
+			log_warnx("pool %s: a new or resized microvm pool "
+			    "needs a restart: it answers 503 until then",
+			    cp->pl_name);
+	}
 }
 
 struct runtime *

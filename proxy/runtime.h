@@ -22,6 +22,7 @@ struct backend_pool;
 struct conf;
 struct conf_errors;
 struct conf_pool;
+struct pool_group;
 struct route_table;
 struct tls_server;
 struct tls_tickets;
@@ -63,6 +64,13 @@ struct runtime {
 struct runtime	*runtime_new(struct conf **confp, size_t nworkers,
 		    struct tls_tickets *tk, unsigned flags,
 		    struct conf_errors *errs);
+
+/*
+ * Gives <rt>'s microvm pools their live pools from <g>, before <rt> is
+ * handed to the workers.  A pool <g> does not know (added by a reload)
+ * is reported and stays empty (503).
+ */
+void		 runtime_bind_pools(struct runtime *rt, struct pool_group *g);
 
 /* Another reference to <rt>; any thread. */
 struct runtime	*runtime_get(struct runtime *rt);

@@ -37,6 +37,7 @@
 #include "lib/log.h"
 #include "lib/mtime.h"
 #include "proxy/accesslog.h"
+#include "pool/pool.h"
 #include "proxy/backend.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/runtime.h"
@@ -642,6 +643,11 @@ session_attempt_end(struct session *s, bool keep)
 	if (rq->rq_be != NULL) {
 		backend_release(rq->rq_be);
 		rq->rq_be = NULL;
+	}
+	if (rq->rq_ticket != 0) {
+		/* Gave up waiting for a VM (client gone, timeout). */
+		pool_queue_leave(rq->rq_pool->bp_vm, rq->rq_ticket);
+		rq->rq_ticket = 0;
 	}
 	http_parser_free(s->s_respp);
 	s->s_respp = NULL;

@@ -9,7 +9,12 @@
  * it once into s_head, which every attempt sends (a retry re-sends it).
  * An attempt picks a backend with the pool's balancer (per worker
  * state, ejected and already-tried backends filtered out) and takes an
- * idle keep-alive connection to it or opens one.
+ * idle keep-alive connection to it or opens one.  For a microvm pool
+ * only the slots READY in the pool's snapshot and below
+ * max_inflight_per_vm may be picked; when none can take the request it
+ * waits in the pool's FIFO queue (queue.length, queue.timeout, then
+ * 503 saying why), which is also how a request to a pool scaled to zero
+ * waits for a cold boot.
  *
  * The body is read only once a backend connection is ready, and only
  * while the backend's output buffer is below the watermark: a slow
@@ -29,6 +34,7 @@
 #include "lib/log.h"
 #include "lib/mtime.h"
 #include "pool/lb.h"
+#include "pool/pool.h"
 #include "proxy/backend.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/route.h"
@@ -39,6 +45,12 @@
 #define SESSION_REQ_TEXT_MAX	512	/* local replies' bodies */
 #define SESSION_REQ_CERT_FIELD	"X-Client-Cert-Subject"
 #define SESSION_REQ_CERT_MAX	1024	/* an RFC 2253 subject */
+/*
+ * How often a request waiting for a VM looks again.  XXX Polling: a
+ * wake-up from backend_release() and pool_publish() to the waiting
+ * sessions' workers would save the few wasted wake-ups and the 2 ms.
+ */
+#define SESSION_REQ_QUEUE_POLL_MS	2
 
 /* The target of a request split for routing: host and path. */
 struct session_req_target {
@@ -60,6 +72,10 @@ static void	session_req_hash(struct session *s, struct http_msg *msg,
 		    const struct session_req_target *t);
 static bool	session_req_usable(void *arg, size_t i);
 static bool	session_req_untried(void *arg, size_t i);
+static int	session_req_novm(struct session *s, struct pool_set *set);
+static bool	session_req_turn(struct session *s,
+		    const struct pool_set *set);
+static int	session_req_wait(struct session *s, struct pool_set *set);
 static bool	session_req_over(struct session *s);
 static int	session_req_forward(struct session *s, struct evbuffer *out);
 
@@ -325,9 +341,94 @@ session_req_untried(void *arg, size_t i)
 static bool
 session_req_usable(void *arg, size_t i)
 {
-	struct session	*s = arg;
+	struct session		*s = arg;
+	struct backend_pool	*bp = s->s_rq.rq_pool;
 
-	return (backend_usable(&s->s_rq.rq_pool->bp_backends[i]));
+	/* A microvm slot: its VM is READY and has room for one more. */
+	if (bp->bp_conf->pl_type == CONF_POOL_MICROVM &&
+	    (s->s_rq.rq_set == NULL || !pool_set_ready(s->s_rq.rq_set, i) ||
+	    !pool_slot_room(bp->bp_vm, i)))
+		return (false);
+	return (backend_usable(&bp->bp_backends[i]));
+}
+
+/*
+ * Whether this request may pick a VM now: yes if nobody waits, or if it
+ * waits itself and fewer requests are ahead of it than VMs have room.
+ */
+static bool
+session_req_turn(struct session *s, const struct pool_set *set)
+{
+	struct backend_pool	*bp = s->s_rq.rq_pool;
+	size_t			 i, room = 0, pos;
+
+	if (s->s_rq.rq_ticket == 0)
+		return (pool_queue_length(bp->bp_vm) == 0);
+	pos = pool_queue_position(bp->bp_vm, s->s_rq.rq_ticket);
+	for (i = 0; i < bp->bp_n && room <= pos; i++)
+		if (pool_set_ready(set, i) && pool_slot_room(bp->bp_vm, i))
+			room++;
+	return (pos < room);
+}
+
+/*
+ * No VM can take the request now: wait in the pool's queue (polled
+ * every SESSION_REQ_QUEUE_POLL_MS) if there is room in it, else 503.
+ * Takes <set>.
+ */
+static int
+session_req_wait(struct session *s, struct pool_set *set)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct backend_pool	*bp = rq->rq_pool;
+
+	if (set != NULL && pool_set_count(set) == 0)
+		pool_demand(bp->bp_vm);		/* min: 0: boot one */
+	if (bp->bp_vm != NULL && rq->rq_ticket == 0 &&
+	    (rq->rq_ticket = pool_queue_enter(bp->bp_vm)) != 0)
+		rq->rq_queued_ns = mtime_now_ns();
+	if (rq->rq_ticket == 0)
+		return (session_req_novm(s, set));
+	pool_set_put(set);
+	s->s_ustate = SESSION_U_QUEUED;
+	session_timer(s->s_utimer, SESSION_REQ_QUEUE_POLL_MS);
+	return (0);
+}
+
+int
+session_req_queued(struct session *s)
+{
+	struct session_req	*rq = &s->s_rq;
+	struct backend_pool	*bp = rq->rq_pool;
+
+	s->s_ustate = SESSION_U_NONE;
+	if (mtime_now_ns() - rq->rq_queued_ns >=
+	    pool_queue_timeout(bp->bp_vm) * MTIME_NS_PER_MS) {
+		pool_queue_leave(bp->bp_vm, rq->rq_ticket);
+		rq->rq_ticket = 0;
+		return (session_req_novm(s, pool_set_get(bp->bp_vm)));
+	}
+	return (session_req_attempt(s));
+}
+
+/*
+ * No microvm slot could take the request, and it cannot wait (the
+ * queue is full or off, or its timeout passed): 503 with the reason.
+ * Takes <set>.
+ */
+static int
+session_req_novm(struct session *s, struct pool_set *set)
+{
+	struct backend_pool	*bp = s->s_rq.rq_pool;
+	char			 text[SESSION_REQ_TEXT_MAX];
+	bool			 none = set == NULL || pool_set_count(set) == 0;
+
+	pool_set_put(set);
+	log_debug("pool %s: %s", bp->bp_conf->pl_name, none ?
+	    "no VM ready" : "every VM is busy");
+	snprintf(text, sizeof(text), "pool %s: %s\n", bp->bp_conf->pl_name,
+	    none ? "no VM ready" : "every VM is busy");
+	return (session_reply(s, 503, text));
 }
 
 /*
@@ -346,8 +447,17 @@ session_req_attempt(struct session *s)
 	struct upstream		*up;
 	char			 text[SESSION_REQ_TEXT_MAX];
 	SSL			*ssl = NULL;
+	struct pool_set		*set = NULL;
 	long			 i = -1;
 
+	if (bp->bp_conf->pl_type == CONF_POOL_MICROVM && bp->bp_vm != NULL)
+		set = pool_set_get(bp->bp_vm);
+	rq->rq_set = set;
+	if (set != NULL && !session_req_turn(s, set)) {
+		/* Others wait for a VM already: behind them. */
+		rq->rq_set = NULL;
+		return (session_req_wait(s, set));
+	}
 	if (bp->bp_n > 0 && rq->rq_ntried < SESSION_MAX_TRIES) {
 		f.lf_usable = session_req_untried;
 		f.lf_arg = s;
@@ -358,6 +468,14 @@ session_req_attempt(struct session *s)
 			i = bp->bp_lb->lo_pick(rs->rs_lb[rq->rq_pidx],
 			    rq->rq_hash, lb_rand(&w->w_rand), &f);
 		}
+	}
+	rq->rq_set = NULL;
+	if (i == -1 && bp->bp_conf->pl_type == CONF_POOL_MICROVM)
+		return (session_req_wait(s, set));
+	pool_set_put(set);
+	if (rq->rq_ticket != 0) {
+		pool_queue_leave(bp->bp_vm, rq->rq_ticket);
+		rq->rq_ticket = 0;
 	}
 	if (i == -1) {
 		/* Every backend is ejected (or there is none): 503. */

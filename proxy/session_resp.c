@@ -28,6 +28,7 @@
 #include "conf/conf.h"
 #include "lib/log.h"
 #include "lib/mtime.h"
+#include "pool/pool.h"
 #include "proxy/backend.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/runtime.h"
@@ -173,7 +174,9 @@ session_resp_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ASSERT(s->magic == SESSION_MAGIC);
-	if (s->s_ustate == SESSION_U_WAIT)
+	if (s->s_ustate == SESSION_U_QUEUED)
+		rc = session_req_queued(s);
+	else if (s->s_ustate == SESSION_U_WAIT)
 		rc = session_resp_failed(s, 504, "response timeout",
 		    SESSION_FAIL_COUNT);
 	else if (s->s_ustate == SESSION_U_BODY) {
@@ -340,6 +343,9 @@ session_resp_head(struct session *s)
 		return (0);
 	}
 	backend_success(rq->rq_be);
+	/* A VM answering 5xx may be sick: its pool checks it at once. */
+	if (status >= 500 && rq->rq_pool->bp_vm != NULL)
+		pool_slot_failure(rq->rq_pool->bp_vm, rq->rq_be->be_index);
 	rq->rq_up_us = (mtime_now_ns() - rq->rq_up_start_ns) / 1000;
 	rq->rq_ttfb_us = (mtime_now_ns() - rq->rq_start_ns) / 1000;
 	if (status == 101)

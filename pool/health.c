@@ -1,0 +1,289 @@
+/*
+ * pool/health.c: active health checks over a VM's vsock socket.
+ *
+ * A probe is a small state machine on the pool thread's event_base:
+ * non-blocking connect to the Unix socket, "CONNECT <port>\n", wait for
+ * "OK <n>\n", send "GET <path> HTTP/1.1" with Connection: close, parse
+ * the response head with proxy/http.h (the one HTTP parser) and compare
+ * the status.  One timer bounds the whole exchange.  The result goes to
+ * the caller's callback once, always from the loop (an immediate
+ * failure is reported through a zero timer), and the probe then frees
+ * itself.  Bytes from the guest are untrusted: lines and heads are
+ * bounded and anything unexpected is a failed check, never an assertion.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "lib/log.h"
+#include "pool/health.h"
+#include "proxy/http.h"
+
+#define HEALTH_MAGIC		0x4ea17400
+#define HEALTH_LINE_MAX		64	/* "OK <port>\n" */
+#define HEALTH_REQ_MAX		1024
+
+enum health_phase {
+	HEALTH_PH_CONNECT = 0,	/* socket connecting */
+	HEALTH_PH_OK,		/* CONNECT sent, waiting for OK */
+	HEALTH_PH_RESPONSE,	/* request sent, parsing the response */
+	HEALTH_PH_DONE,
+};
+
+/* Owned by itself from start to the callback (or health_probe_free()). */
+struct health_probe {
+	unsigned		 magic;
+	struct bufferevent	*hp_bev;
+	struct http_parser	*hp_parser;
+	struct event		*hp_timer;
+	enum health_phase	 hp_phase;
+	enum health_result	 hp_res;	/* for a deferred failure */
+	unsigned		 hp_port;
+	char			 hp_req[HEALTH_REQ_MAX];
+	int			 hp_expect;
+	health_cb		 hp_cb;
+	void			*hp_arg;
+};
+
+static void	health_finish(struct health_probe *p, enum health_result res,
+		    int status);
+static void	health_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void	health_read_cb(struct bufferevent *bev, void *arg);
+static void	health_event_cb(struct bufferevent *bev, short what,
+		    void *arg);
+static int	health_ok_line(struct health_probe *p, struct evbuffer *in);
+static void	health_response(struct health_probe *p, struct evbuffer *in,
+		    bool eof);
+
+struct health_probe *
+health_probe_start(struct event_base *base, const char *sock, unsigned port,
+    const char *path, int expect, uint64_t timeout_ms, health_cb cb,
+    void *arg)
+{
+	struct health_probe	*p;
+	struct sockaddr_un	 sun;
+	struct timeval		 tv;
+	int			 n;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (NULL);
+	p->magic = HEALTH_MAGIC;
+	p->hp_port = port;
+	p->hp_expect = expect;
+	p->hp_cb = cb;
+	p->hp_arg = arg;
+	n = snprintf(p->hp_req, sizeof(p->hp_req), "GET %s HTTP/1.1\r\n"
+	    "Host: corral\r\nUser-Agent: corral-health\r\n"
+	    "Connection: close\r\n\r\n", path);
+	if (n < 0 || (size_t)n >= sizeof(p->hp_req))
+		goto fail;
+	if ((p->hp_timer = evtimer_new(base, health_timer_cb, p)) == NULL ||
+	    (p->hp_parser = http_parser_new(HTTP_PARSER_RESPONSE, NULL)) ==
+	    NULL ||
+	    (p->hp_bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		goto fail;
+	http_parser_set_request(p->hp_parser, HTTP_METHOD_GET, 0);
+	bufferevent_setcb(p->hp_bev, health_read_cb, NULL, health_event_cb,
+	    p);
+	bufferevent_setwatermark(p->hp_bev, EV_READ, 0, 64 * 1024);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof(sun.sun_path))
+		goto fail;
+	memcpy(sun.sun_path, sock, strlen(sock) + 1);
+	tv.tv_sec = (time_t)(timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	if (bufferevent_socket_connect(p->hp_bev, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1) {
+		/* ENOENT while the VMM starts: a failed check, from the loop. */
+		p->hp_phase = HEALTH_PH_DONE;
+		p->hp_res = HEALTH_CONNECT;
+		tv.tv_sec = 0;
+		tv.tv_usec = 0;
+	}
+	evtimer_add(p->hp_timer, &tv);
+	return (p);
+fail:
+	health_probe_free(p);
+	return (NULL);
+}
+
+void
+health_probe_free(struct health_probe *p)
+{
+	if (p == NULL)
+		return;
+	if (p->hp_bev != NULL)
+		bufferevent_free(p->hp_bev);
+	if (p->hp_timer != NULL)
+		event_free(p->hp_timer);
+	http_parser_free(p->hp_parser);
+	p->magic = 0;
+	free(p);
+}
+
+const char *
+health_strerror(enum health_result res)
+{
+	switch (res) {
+	case HEALTH_OK:
+		return ("ok");
+	case HEALTH_CONNECT:
+		return ("cannot connect");
+	case HEALTH_HANDSHAKE:
+		return ("vsock handshake failed");
+	case HEALTH_TIMEOUT:
+		return ("timeout");
+	case HEALTH_STATUS:
+		return ("unexpected status");
+	case HEALTH_PROTOCOL:
+		return ("bad response");
+	}
+	return ("?");
+}
+
+static void
+health_finish(struct health_probe *p, enum health_result res, int status)
+{
+	health_cb	 cb = p->hp_cb;
+	void		*arg = p->hp_arg;
+
+	health_probe_free(p);
+	cb(res, status, arg);
+}
+
+static void
+health_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct health_probe	*p = arg;
+
+	(void)fd;
+	(void)what;
+	ASSERT(p->magic == HEALTH_MAGIC);
+	health_finish(p, p->hp_phase == HEALTH_PH_DONE ? p->hp_res :
+	    HEALTH_TIMEOUT, 0);
+}
+
+static void
+health_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct health_probe	*p = arg;
+	char			 line[32];
+	int			 n;
+
+	ASSERT(p->magic == HEALTH_MAGIC);
+	if (what & BEV_EVENT_CONNECTED) {
+		n = snprintf(line, sizeof(line), "CONNECT %u\n", p->hp_port);
+		p->hp_phase = HEALTH_PH_OK;
+		if (bufferevent_write(bev, line, (size_t)n) == -1 ||
+		    bufferevent_enable(bev, EV_READ | EV_WRITE) == -1)
+			health_finish(p, HEALTH_CONNECT, 0);
+		return;
+	}
+	/* EOF or error. */
+	switch (p->hp_phase) {
+	case HEALTH_PH_CONNECT:
+		health_finish(p, HEALTH_CONNECT, 0);
+		break;
+	case HEALTH_PH_OK:
+		health_finish(p, HEALTH_HANDSHAKE, 0);
+		break;
+	default:
+		health_response(p, bufferevent_get_input(bev), true);
+		break;
+	}
+}
+
+static void
+health_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct health_probe	*p = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	int			 rc;
+
+	ASSERT(p->magic == HEALTH_MAGIC);
+	if (p->hp_phase == HEALTH_PH_OK) {
+		if ((rc = health_ok_line(p, in)) == 0)
+			return;
+		if (rc == -1) {
+			health_finish(p, HEALTH_HANDSHAKE, 0);
+			return;
+		}
+		p->hp_phase = HEALTH_PH_RESPONSE;
+		if (bufferevent_write(bev, p->hp_req, strlen(p->hp_req)) ==
+		    -1) {
+			health_finish(p, HEALTH_CONNECT, 0);
+			return;
+		}
+	}
+	if (p->hp_phase == HEALTH_PH_RESPONSE)
+		health_response(p, in, false);
+}
+
+/* 1: "OK <digits>\n" consumed; 0: need more; -1: anything else. */
+static int
+health_ok_line(struct health_probe *p, struct evbuffer *in)
+{
+	struct evbuffer_ptr	 eol;
+	char			 line[HEALTH_LINE_MAX];
+	size_t			 i, len;
+
+	(void)p;
+	eol = evbuffer_search(in, "\n", 1, NULL);
+	if (eol.pos == -1)
+		return (evbuffer_get_length(in) >= HEALTH_LINE_MAX ? -1 : 0);
+	len = (size_t)eol.pos;
+	if (len >= sizeof(line) || len < 4)
+		return (-1);
+	evbuffer_remove(in, line, len + 1);
+	if (memcmp(line, "OK ", 3) != 0)
+		return (-1);
+	for (i = 3; i < len; i++)
+		if (line[i] < '0' || line[i] > '9')
+			return (-1);
+	return (1);
+}
+
+static void
+health_response(struct health_probe *p, struct evbuffer *in, bool eof)
+{
+	enum http_parse_result	 r;
+	int			 status;
+
+	r = http_parse(p->hp_parser, in, NULL, 64 * 1024);
+	if (r == HTTP_PARSE_AGAIN && eof)
+		r = http_parse_eof(p->hp_parser);
+	switch (r) {
+	case HTTP_PARSE_HEAD:
+	case HTTP_PARSE_BODY:
+	case HTTP_PARSE_DONE:
+		status = http_msg_status(http_parser_msg(p->hp_parser));
+		/* An interim 1xx is not the answer. */
+		if (status >= 100 && status < 200) {
+			health_finish(p, HEALTH_PROTOCOL, status);
+			return;
+		}
+		health_finish(p, status == p->hp_expect ? HEALTH_OK :
+		    HEALTH_STATUS, status);
+		return;
+	case HTTP_PARSE_AGAIN:
+		return;
+	case HTTP_PARSE_OK:
+		health_finish(p, eof ? HEALTH_CONNECT : HEALTH_PROTOCOL, 0);
+		return;
+	case HTTP_PARSE_ERROR:
+		health_finish(p, HEALTH_PROTOCOL, 0);
+		return;
+	}
+}

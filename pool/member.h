@@ -1,0 +1,77 @@
+/*
+ * pool/member.h: one VM of a pool: its state machine (booting -> ready
+ * -> draining -> stopped, and failed), the crash-loop back-off, and the
+ * pool thread's actions on it (spawn, probe, drain, kill, exit).
+ */
+#ifndef POOL_MEMBER_H
+#define POOL_MEMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct member;
+struct pool;
+
+enum member_state {
+	MEMBER_STOPPED = 0,	/* no process: the slot is free */
+	MEMBER_BOOTING,		/* spawned, no health check passed yet */
+	MEMBER_READY,		/* in the snapshot: takes requests */
+	MEMBER_DRAINING,	/* out of the snapshot, finishing requests */
+	MEMBER_FAILED,		/* unhealthy or crashed: killed, reaping */
+};
+
+enum member_event {
+	MEMBER_EV_PROBE_OK = 0,	/* a health check passed */
+	MEMBER_EV_PROBE_FAIL,	/* a health check failed */
+	MEMBER_EV_TIMEOUT,	/* not ready within the boot timeout */
+	MEMBER_EV_DRAIN,	/* scale down or recycle */
+	MEMBER_EV_EXIT,		/* the process is gone (reaped) */
+};
+
+/* Consecutive health results. */
+struct member_health {
+	unsigned	 mh_ok;
+	unsigned	 mh_fail;
+};
+
+#define MEMBER_BACKOFF_BASE_MS	100
+#define MEMBER_BACKOFF_MAX_MS	10000
+
+/*
+ * The state after <ev> in <st>, counting into <h>; <fall> failed probes
+ * in a row make a READY member FAILED.  Pure: the caller acts on the
+ * change.  An exit ends every state in STOPPED.
+ */
+enum member_state	 member_step(enum member_state st,
+			    enum member_event ev, struct member_health *h,
+			    unsigned fall);
+
+/* Delay before the next boot after <crashes> failed boots in a row. */
+uint64_t		 member_backoff_ms(unsigned crashes);
+
+const char		*member_state_name(enum member_state st);
+
+/*
+ * Pool thread.  member_spawn() starts a VM in the free slot <m>;
+ * 0 or -1 (logged; the slot stays free).  member_drain() takes a READY
+ * member out of service and stops it once idle.  member_kill() stops it
+ * now with <why> logged (unhealthy, boot timeout).
+ */
+int			 member_spawn(struct member *m);
+void			 member_drain(struct member *m);
+void			 member_kill(struct member *m, const char *why);
+/*
+ * An empty slot <slot> of <pool>: its timer on the pool's loop (none if
+ * the pool has no loop, as in tests of the snapshot).  0 or -1.
+ */
+int			 member_init(struct member *m, struct pool *pool,
+			    size_t slot);
+/* A passive failure: health-check a READY member now. */
+void			 member_check_now(struct member *m);
+/* Periodic: stop a draining member that has no request left. */
+void			 member_tick(struct member *m);
+/* Releases the events; the process must be gone. */
+void			 member_clear(struct member *m);
+
+#endif /* POOL_MEMBER_H */

@@ -1,0 +1,225 @@
+/*
+ * pool/pool_set.c: what the workers call: the slots of a pool and their
+ * vsock paths, the READY snapshot (struct pool_set) and the per-slot
+ * atomic counters.
+ *
+ * Kept apart from pool.c so that proxy/backend.c links only this and
+ * spawn.c, not the supervisor (member.c, health.c).  A snapshot is built
+ * on the pool thread (pool_publish()), read by any thread, and freed by
+ * its last pool_set_put(): p_set_lock guards only the pointer swap and
+ * the taking of a reference, a few instructions, so a worker never
+ * waits behind anything slower.
+ */
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf/conf.h"
+#include "lib/log.h"
+#include "pool/pool.h"
+#include "pool/pool_priv.h"
+#include "pool/spawn.h"
+
+#define POOL_SLOTS_MAX		4096
+
+static void	pool_demand_any(struct pool *pool);
+
+size_t
+pool_nslots(const struct conf_pool *cp)
+{
+	size_t	 max = cp->pl_vm.vm_size.sz_max > 0 ?
+		    cp->pl_vm.vm_size.sz_max : 1;
+	size_t	 n = max * 2;
+
+	return (n < POOL_SLOTS_MAX ? n : POOL_SLOTS_MAX);
+}
+
+int
+pool_vsock_path(const struct conf_pool *cp, size_t slot, char *buf,
+    size_t len)
+{
+	char	 dir[PATH_MAX];
+
+	if (spawn_run_dir(cp->pl_name, cp->pl_vm.vm_run_dir, getpid(), dir,
+	    sizeof(dir)) == -1)
+		return (-1);
+	return (spawn_sock_path(dir, slot, buf, len));
+}
+
+struct pool_set *
+pool_set_new(const struct pool *pool)
+{
+	struct pool_set	*set;
+	size_t		 i;
+
+	if ((set = calloc(1, sizeof(*set) + pool->p_nslots *
+	    sizeof(set->st_ready[0]))) == NULL)
+		return (NULL);
+	atomic_init(&set->st_refs, 1);
+	set->st_nslots = pool->p_nslots;
+	for (i = 0; pool->p_members != NULL && i < pool->p_nslots; i++) {
+		set->st_ready[i] = pool->p_members[i].m_state == MEMBER_READY;
+		if (set->st_ready[i])
+			set->st_nready++;
+	}
+	return (set);
+}
+
+struct pool_set *
+pool_set_get(struct pool *pool)
+{
+	struct pool_set	*set;
+
+	/* Short: a pointer copy and an increment; the swap takes as long. */
+	pthread_mutex_lock(&pool->p_set_lock);
+	set = pool->p_set;
+	atomic_fetch_add_explicit(&set->st_refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&pool->p_set_lock);
+	return (set);
+}
+
+void
+pool_set_put(struct pool_set *set)
+{
+	if (set == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&set->st_refs, 1,
+	    memory_order_acq_rel) == 1)
+		free(set);
+}
+
+bool
+pool_set_ready(const struct pool_set *set, size_t slot)
+{
+	return (slot < set->st_nslots && set->st_ready[slot]);
+}
+
+size_t
+pool_set_count(const struct pool_set *set)
+{
+	return (set->st_nready);
+}
+
+/* ------------------------------------------------------------------ */
+
+bool
+pool_slot_room(struct pool *pool, size_t slot)
+{
+	unsigned	 max = pool->p_conf.pl_vm.vm_max_inflight;
+
+	ASSERT(slot < pool->p_nslots);
+	return (max == 0 || atomic_load_explicit(
+	    &pool->p_slots[slot].sl_inflight, memory_order_relaxed) < max);
+}
+
+void
+pool_slot_acquire(struct pool *pool, size_t slot)
+{
+	ASSERT(slot < pool->p_nslots);
+	atomic_fetch_add_explicit(&pool->p_slots[slot].sl_inflight, 1,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&pool->p_slots[slot].sl_requests, 1,
+	    memory_order_relaxed);
+}
+
+void
+pool_slot_release(struct pool *pool, size_t slot)
+{
+	ASSERT(slot < pool->p_nslots);
+	atomic_fetch_sub_explicit(&pool->p_slots[slot].sl_inflight, 1,
+	    memory_order_relaxed);
+}
+
+void
+pool_slot_failure(struct pool *pool, size_t slot)
+{
+	ASSERT(slot < pool->p_nslots);
+	atomic_fetch_add(&pool->p_slots[slot].sl_failures, 1);
+	if (pool->p_ev_kick != NULL)
+		event_active(pool->p_ev_kick, 0, 0);
+}
+
+/* The queue grew: the pool thread looks at the load at once. */
+static void
+pool_demand_any(struct pool *pool)
+{
+	if (pool->p_ev_kick != NULL)
+		event_active(pool->p_ev_kick, 0, 0);
+}
+
+void
+pool_demand(struct pool *pool)
+{
+	if (atomic_exchange(&pool->p_demand, true))
+		return;		/* already said */
+	if (pool->p_ev_kick != NULL)
+		event_active(pool->p_ev_kick, 0, 0);
+}
+
+uint64_t
+pool_queue_enter(struct pool *pool)
+{
+	uint64_t	 t = 0;
+
+	pthread_mutex_lock(&pool->p_q_lock);
+	if (pool->p_q_n < pool->p_q_max) {
+		t = ++pool->p_q_next;
+		pool->p_q[pool->p_q_n++] = t;
+	}
+	pthread_mutex_unlock(&pool->p_q_lock);
+	if (t != 0)
+		pool_demand_any(pool);
+	return (t);
+}
+
+void
+pool_queue_leave(struct pool *pool, uint64_t ticket)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&pool->p_q_lock);
+	for (i = 0; i < pool->p_q_n; i++) {
+		if (pool->p_q[i] != ticket)
+			continue;
+		memmove(&pool->p_q[i], &pool->p_q[i + 1],
+		    (pool->p_q_n - i - 1) * sizeof(pool->p_q[0]));
+		pool->p_q_n--;
+		break;
+	}
+	pthread_mutex_unlock(&pool->p_q_lock);
+}
+
+size_t
+pool_queue_position(struct pool *pool, uint64_t ticket)
+{
+	size_t	 i;
+
+	pthread_mutex_lock(&pool->p_q_lock);
+	for (i = 0; i < pool->p_q_n; i++)
+		if (pool->p_q[i] == ticket)
+			break;
+	pthread_mutex_unlock(&pool->p_q_lock);
+	return (i);
+}
+
+size_t
+pool_queue_length(struct pool *pool)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&pool->p_q_lock);
+	n = pool->p_q_n;
+	pthread_mutex_unlock(&pool->p_q_lock);
+	return (n);
+}
+
+uint64_t
+pool_queue_timeout(const struct pool *pool)
+{
+	return (pool->p_conf.pl_vm.vm_queue.qu_timeout);
+}

@@ -1,0 +1,266 @@
+/*
+ * tests/unit/test_health.c: pool/health.c against a fake corral-vmm on
+ * a real Unix socket in the same event_base: the CONNECT handshake, the
+ * request it sends, and each outcome -- the expected status, another
+ * status, a refused handshake, garbage, silence past the timeout, no
+ * socket at all -- reported once, from the loop.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "pool/health.h"
+#include "proxy/http.h"
+
+/* What the fake VMM does after reading "CONNECT <port>\n". */
+struct test_health_vmm {
+	const char		*handshake;	/* NULL: say nothing */
+	const char		*response;	/* after the request; NULL: none */
+	char			 connect[64];	/* the line it got */
+	char			 request[512];	/* what it got after OK */
+	size_t			 reqlen;
+	struct bufferevent	*bev;
+};
+
+struct test_health_result {
+	int			 done;
+	enum health_result	 res;
+	int			 status;
+};
+
+static void
+test_health_vmm_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct test_health_vmm	*v = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	char			*line;
+	size_t			 n;
+
+	if (v->connect[0] == '\0') {
+		if ((line = evbuffer_readln(in, NULL, EVBUFFER_EOL_LF)) ==
+		    NULL)
+			return;
+		snprintf(v->connect, sizeof(v->connect), "%s", line);
+		free(line);
+		if (v->handshake != NULL)
+			bufferevent_write(bev, v->handshake,
+			    strlen(v->handshake));
+	}
+	n = evbuffer_remove(in, v->request + v->reqlen,
+	    sizeof(v->request) - 1 - v->reqlen);
+	v->reqlen += n;
+	v->request[v->reqlen] = '\0';
+	if (strstr(v->request, "\r\n\r\n") != NULL && v->response != NULL) {
+		bufferevent_write(bev, v->response, strlen(v->response));
+		v->response = NULL;
+	}
+}
+
+static void
+test_health_vmm_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int len, void *arg)
+{
+	struct test_health_vmm	*v = arg;
+
+	(void)sa;
+	(void)len;
+	v->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(v->bev, test_health_vmm_read_cb, NULL, NULL, v);
+	bufferevent_enable(v->bev, EV_READ | EV_WRITE);
+}
+
+static void
+test_health_cb(enum health_result res, int status, void *arg)
+{
+	struct test_health_result	*r = arg;
+
+	r->done++;
+	r->res = res;
+	r->status = status;
+}
+
+/* One probe of a fake VMM behaving as <v> says; the result in <r>. */
+static void
+test_health_run(struct test_health_vmm *v, bool listen, uint64_t timeout_ms,
+    struct test_health_result *r)
+{
+	struct event_base	*base = event_base_new();
+	struct evconnlistener	*l = NULL;
+	struct sockaddr_un	 sun;
+	struct health_probe	*p;
+	struct timeval		 tv = { 5, 0 };
+
+	assert_non_null(base);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/test_health.%ld",
+	    (long)getpid());
+	unlink(sun.sun_path);
+	if (listen) {
+		l = evconnlistener_new_bind(base, test_health_vmm_accept_cb,
+		    v, LEV_OPT_CLOSE_ON_FREE, 8, (struct sockaddr *)&sun,
+		    sizeof(sun));
+		assert_non_null(l);
+	}
+	memset(r, 0, sizeof(*r));
+	p = health_probe_start(base, sun.sun_path, 8080, "/health", 200,
+	    timeout_ms, test_health_cb, r);
+	assert_non_null(p);
+	assert_int_equal(r->done, 0);		/* never from inside */
+	event_base_loopexit(base, &tv);
+	while (r->done == 0 && !event_base_got_exit(base))
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(r->done, 1);
+	if (v->bev != NULL)
+		bufferevent_free(v->bev);
+	v->bev = NULL;
+	if (l != NULL)
+		evconnlistener_free(l);
+	unlink(sun.sun_path);
+	event_base_free(base);
+}
+
+static void
+test_health_expected_status_is_ok(void **state)
+{
+	struct test_health_vmm		 v = { .handshake = "OK 1073741824\n",
+	    .response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" };
+	struct test_health_result	 r;
+
+	(void)state;
+	test_health_run(&v, true, 1000, &r);
+	assert_int_equal(r.res, HEALTH_OK);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(v.connect, "CONNECT 8080");
+	assert_non_null(strstr(v.request, "GET /health HTTP/1.1\r\n"));
+	assert_non_null(strstr(v.request, "Connection: close\r\n"));
+}
+
+static void
+test_health_other_status_fails(void **state)
+{
+	struct test_health_vmm		 v = { .handshake = "OK 5\n",
+	    .response = "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Length: 0\r\n\r\n" };
+	struct test_health_result	 r;
+
+	(void)state;
+	test_health_run(&v, true, 1000, &r);
+	assert_int_equal(r.res, HEALTH_STATUS);
+	assert_int_equal(r.status, 503);
+}
+
+static void
+test_health_bad_handshake_fails(void **state)
+{
+	static const char *const lines[] = {
+		"NO\n", "OK\n", "OK 12x\n", "ok 12\n",
+		"OK 1234567890123456789012345678901234567890123456789012345678"
+		"901234567890\n",
+	};
+	struct test_health_vmm		 v;
+	struct test_health_result	 r;
+	size_t				 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		memset(&v, 0, sizeof(v));
+		v.handshake = lines[i];
+		v.response = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+		test_health_run(&v, true, 1000, &r);
+		assert_int_equal(r.res, HEALTH_HANDSHAKE);
+	}
+}
+
+static void
+test_health_garbage_response_fails(void **state)
+{
+	struct test_health_vmm		 v = { .handshake = "OK 5\n",
+	    .response = "SSH-2.0-OpenSSH\r\n\r\n" };
+	struct test_health_result	 r;
+
+	(void)state;
+	test_health_run(&v, true, 1000, &r);
+	assert_int_equal(r.res, HEALTH_PROTOCOL);
+}
+
+static void
+test_health_silence_times_out(void **state)
+{
+	struct test_health_vmm		 v = { .handshake = "OK 5\n",
+	    .response = NULL };
+	struct test_health_result	 r;
+
+	(void)state;
+	test_health_run(&v, true, 50, &r);
+	assert_int_equal(r.res, HEALTH_TIMEOUT);
+	assert_int_equal(r.status, 0);
+}
+
+static void
+test_health_no_socket_fails_from_the_loop(void **state)
+{
+	struct test_health_vmm		 v = { 0 };
+	struct test_health_result	 r;
+
+	(void)state;
+	test_health_run(&v, false, 1000, &r);
+	assert_int_equal(r.res, HEALTH_CONNECT);
+}
+
+static void
+test_health_free_cancels(void **state)
+{
+	struct event_base		*base = event_base_new();
+	struct test_health_result	 r = { 0, 0, 0 };
+	struct health_probe		*p;
+
+	(void)state;
+	p = health_probe_start(base, "/nonexistent/sock", 8080, "/health",
+	    200, 10, test_health_cb, &r);
+	assert_non_null(p);
+	health_probe_free(p);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(r.done, 0);
+	health_probe_free(NULL);
+	event_base_free(base);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_health_expected_status_is_ok),
+		cmocka_unit_test(test_health_other_status_fails),
+		cmocka_unit_test(test_health_bad_handshake_fails),
+		cmocka_unit_test(test_health_garbage_response_fails),
+		cmocka_unit_test(test_health_silence_times_out),
+		cmocka_unit_test(test_health_no_socket_fails_from_the_loop),
+		cmocka_unit_test(test_health_free_cancels),
+	};
+
+	/*
+	 * health.c uses proxy/http.c, an archive listed before pool's:
+	 * naming http functions here pulls those objects into the link.
+	 */
+	http_parser_free(http_parser_new(HTTP_PARSER_RESPONSE, NULL));
+	assert_non_null((void *)http_msg_status);
+	return cmocka_run_group_tests_name("health", tests, NULL, NULL);
+}
