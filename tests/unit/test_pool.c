@@ -24,7 +24,6 @@
 #include "pool/member.h"
 #include "pool/pool.h"
 #include "pool/pool_priv.h"
-#include "proxy/http.h"
 
 #define MS	MTIME_NS_PER_MS
 
@@ -80,12 +79,6 @@ test_pool_setup(void **state)
 		return (-1);
 	setenv("XDG_RUNTIME_DIR", st.dir, 1);
 	setenv("CORRAL_VMM", "/bin/false", 1);
-	/*
-	 * health.c uses proxy/http.c, an archive listed before pool's:
-	 * naming them here pulls those objects into the link.
-	 */
-	http_parser_free(http_parser_new(HTTP_PARSER_RESPONSE, NULL));
-	assert_non_null((void *)http_msg_status);
 	*state = &st;
 	return (0);
 }
