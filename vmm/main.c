@@ -39,6 +39,7 @@ main(int argc, char *argv[])
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	/* Unix-socket peers of the vsock device may go away mid-write. */
 	signal(SIGPIPE, SIG_IGN);

@@ -617,3 +617,23 @@ mmio_needs_reset(struct mmio_dev *md)
 	    (unsigned long long)md->md_base);
 	mmio_kick(md->md_irqfd);
 }
+
+void
+mmio_dump(struct mmio_dev *md)
+{
+	char		 line[200];
+	uint32_t	 status;
+	unsigned	 i;
+
+	pthread_mutex_lock(&md->md_mtx);
+	status = md->md_status;
+	pthread_mutex_unlock(&md->md_mtx);
+	log_info("virtio-mmio@%#llx: status %#x isr %#x active %d",
+	    (unsigned long long)md->md_base, status,
+	    __atomic_load_n(&md->md_isr, __ATOMIC_RELAXED), md->md_active);
+	for (i = 0; i < md->md_ops->mo_nqueues && i < MMIO_QUEUES_MAX; i++) {
+		vq_describe(&md->md_vqs[i], line, sizeof(line));
+		log_info("virtio-mmio@%#llx: queue %u: %s",
+		    (unsigned long long)md->md_base, i, line);
+	}
+}

@@ -100,5 +100,10 @@ void		 mmio_notify_again(struct mmio_dev *md, unsigned q);
  * change interrupt (§2.1.2); the driver's next reset recovers.
  */
 void		 mmio_needs_reset(struct mmio_dev *md);
+/*
+ * Logs the transport's state and each queue's indexes (vq_describe()),
+ * at info level: what SIGUSR2 asks for.  Device thread.
+ */
+void		 mmio_dump(struct mmio_dev *md);
 
 #endif /* VMM_MMIO_H */

@@ -158,7 +158,8 @@ opts_usage(FILE *fp)
 "\n"
 "Exit status: 0 guest powered off or reset (or the status it wrote to\n"
 "port 0x501), or stopped by SIGTERM/SIGINT; 1 VMM error; 2 bad usage or\n"
-"not a kernel; 3 guest crash (triple fault, failed entry).\n",
+"not a kernel; 3 guest crash (triple fault, failed entry).\n"
+"SIGUSR2 logs the virtio queues and every vsock stream (the VM runs on).\n",
 	    VMM_CTL_VCPUS_MAX, VMM_CTL_CID_MIN);
 }
 

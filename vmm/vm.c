@@ -42,6 +42,7 @@
 #include "vmm/vsock.h"
 
 #define VM_WHY_MAX	200
+#define VM_DUMP_STREAMS	2048	/* lines per SIGUSR2 */
 
 struct vm {
 	const struct vmm_opts	*vm_opts;
@@ -160,6 +161,7 @@ vm_run(struct vm *vm)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR2);
 	/* Blocked in every thread; the vCPU threads inherit the mask. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
 	    (vm->vm_sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) ==
@@ -490,6 +492,14 @@ vm_signal_cb(int fd, uint32_t revents, void *arg)
 	(void)revents;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		/* A look inside a VM that seems stuck; it keeps running. */
+		if (vm->vm_mmio != NULL)
+			mmio_dump(vm->vm_mmio);
+		if (vm->vm_vsock != NULL)
+			vsock_dump(vm->vm_vsock, VM_DUMP_STREAMS);
+		return;
+	}
 	snprintf(why, sizeof(why), "stopped by signal %s",
 	    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 	vm_stop(vm, VMM_CTL_EXIT_POWEROFF, why);

@@ -13,6 +13,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/gmem.h"
@@ -268,4 +269,24 @@ vq_chain_write(const struct vq *vq, const struct vq_chain *c, uint32_t off,
 		off = 0;
 	}
 	return done;
+}
+
+void
+vq_describe(const struct vq *vq, char *buf, size_t len)
+{
+	uint16_t	 aidx, aflags, uidx;
+	int		 a, f, u;
+
+	if (!vq->vq_ready || vq->vq_gm == NULL) {
+		snprintf(buf, len, "size %u not ready", vq->vq_size);
+		return;
+	}
+	a = vq_read16(vq, vq->vq_avail + VQ_AVAIL_IDX, &aidx) == 0 ?
+	    aidx : -1;
+	f = vq_read16(vq, vq->vq_avail, &aflags) == 0 ? aflags : -1;
+	u = vq_read16(vq, vq->vq_used + VQ_USED_IDX, &uidx) == 0 ? uidx : -1;
+	snprintf(buf, len, "size %u ready %d broken %d last_avail %u "
+	    "avail.idx %d avail.flags %d used_idx %u used.idx %d",
+	    vq->vq_size, vq->vq_ready, vq->vq_broken, vq->vq_last_avail, a, f,
+	    vq->vq_used_idx, u);
 }

@@ -12,6 +12,7 @@
 #ifndef VMM_VQ_H
 #define VMM_VQ_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct gmem;
@@ -35,6 +36,13 @@ struct vq {
 	int		 vq_ready;	/* set up and usable */
 	int		 vq_broken;	/* the guest corrupted it */
 };
+
+/*
+ * One line for a state dump: our indexes and the guest's (avail idx and
+ * flags, used idx as the guest sees it).  Reads guest memory; never
+ * fails (unreadable fields print as -1).
+ */
+void		 vq_describe(const struct vq *vq, char *buf, size_t len);
 
 /* One buffer of a chain: guest-physical, checked against RAM by vq_pop. */
 struct vq_seg {

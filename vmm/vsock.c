@@ -143,6 +143,36 @@ vsock_nconns(const struct vsock *vs)
 	return vs->vs_nconns;
 }
 
+void
+vsock_dump(const struct vsock *vs, unsigned max)
+{
+	const struct vsock_conn	*c;
+	unsigned		 i, nrxq = 0, shown = 0;
+
+	TAILQ_FOREACH(c, &vs->vs_rxq, vc_rxe)
+		nrxq++;
+	log_info("vsock: cid %llu: %u streams, %u owe the guest, %u rsts "
+	    "queued, driver %s", (unsigned long long)vs->vs_cid, vs->vs_nconns,
+	    nrxq, vs->vs_nrsts, vs->vs_md != NULL ? "ready" : "absent");
+	for (i = 0; i < VSOCK_BUCKETS; i++) {
+		for (c = vs->vs_hash[i]; c != NULL; c = c->vc_hnext) {
+			if (shown++ == max)
+				return;
+			log_info("vsock: %u:%u state %d pend %#x rxq %d "
+			    "ev %#x readable %d eof %d hup %d peer_shut %u | "
+			    "to guest: credit %u tx %u peer_fwd %u alloc %u "
+			    "asked %d | from guest: held %u fwd %u adv %u",
+			    c->vc_lport, c->vc_pport, c->vc_state, c->vc_pend,
+			    c->vc_onrxq, c->vc_events, c->vc_readable,
+			    c->vc_eof, c->vc_hup, c->vc_peer_shut,
+			    vsock_conn_credit(c), c->vc_tx_cnt,
+			    c->vc_peer_fwd_cnt, c->vc_peer_buf_alloc,
+			    c->vc_credit_asked, c->vc_blen, c->vc_fwd_cnt,
+			    c->vc_fwd_adv);
+		}
+	}
+}
+
 static void
 vsock_config_read(void *dev, uint32_t off, void *data, uint32_t len)
 {

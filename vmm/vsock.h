@@ -54,6 +54,12 @@ void		 vsock_free(struct vsock *vs);
 int		 vsock_set_params(struct vsock *vs,
 		    const struct vsock_params *vp);
 
+/*
+ * Logs the device's queues of work and one line per stream (at most
+ * <max>), at info level: what SIGUSR2 asks for.  Device thread.
+ */
+void		 vsock_dump(const struct vsock *vs, unsigned max);
+
 /* Streams open now, in any state. */
 unsigned	 vsock_nconns(const struct vsock *vs);
 

@@ -337,6 +337,31 @@ vsockc_input(struct vsockc *v, struct vsockc_conn *c)
 	}
 }
 
+/* Where each unfinished connection stood, for a run that timed out. */
+static void
+vsockc_report(const struct vsockc *v, const struct vsockc_conn *cs,
+    int nconns)
+{
+	static const char *const names[] = { "handshake", "head", "body",
+	    "done" };
+	const struct vsockc_conn *c;
+	int			 i, shown = 0;
+
+	for (i = 0; i < nconns; i++) {
+		c = &cs[i];
+		if (c->c_state == VSOCKC_DONE)
+			continue;
+		if (shown++ == 10) {
+			fprintf(stderr, "vsockc: ...\n");
+			break;
+		}
+		fprintf(stderr, "vsockc: fd %d: %s, %d of %d responses, "
+		    "%zu bytes unparsed, %zu of %zu request bytes written\n",
+		    c->c_fd, names[c->c_state], c->c_reqs, v->v_reqs,
+		    c->c_in.b_len, c->c_outoff, c->c_out.b_len);
+	}
+}
+
 static int
 vsockc_run(struct vsockc *v, int nconns)
 {
@@ -359,9 +384,11 @@ vsockc_run(struct vsockc *v, int nconns)
 			if (cs[i].c_outoff < cs[i].c_out.b_len)
 				pfds[i].events |= POLLOUT;
 		}
-		if ((now = mtime_now_ms()) >= v->v_deadline)
+		if ((now = mtime_now_ms()) >= v->v_deadline) {
+			vsockc_report(v, cs, nconns);
 			vsockc_die("deadline: %d of %d connections unfinished",
 			    left, nconns);
+		}
 		if (poll(pfds, nconns, (int)(v->v_deadline - now)) == -1 &&
 		    errno != EINTR)
 			vsockc_die("poll: %s", strerror(errno));
