@@ -65,6 +65,8 @@ static struct cpu_tss	 cpu_tss __attribute__((aligned(16)));
 static uint8_t		 cpu_df_stack[IST_STACK_SIZE]
 			    __attribute__((aligned(16)));
 static struct cpu_irq	 cpu_irqs[IDT_VECTORS];
+static uint64_t		 cpu_idle_rescues;	/* see cpu_trap() */
+extern const char	 cpu_idle_hlt[];	/* in cpu_idle() */
 
 static const char *const cpu_exc_names[CPU_EXC_MAX] = {
 	"divide error", "debug", "NMI", "breakpoint", "overflow",
@@ -162,6 +164,19 @@ cpu_trap(struct cpu_frame *f)
 		cons_panic("trap frame with vector %lu", f->cf_vec);
 	irq = &cpu_irqs[f->cf_vec];
 	irq->ci_count++;
+	/*
+	 * An interrupt taken at the hlt of cpu_idle() came inside the STI
+	 * shadow, which a hypervisor should not do but one did (nested SVM
+	 * under QEMU TCG): returning to the hlt would sleep until the next
+	 * interrupt, perhaps forever, with this one's work undone.  Step
+	 * over the hlt so the main loop looks at the queues again.
+	 */
+	if (f->cf_rip == (uint64_t)(uintptr_t)cpu_idle_hlt) {
+		f->cf_rip++;		/* hlt is one byte, 0xf4 */
+		if (cpu_idle_rescues++ == 0)
+			cons_printf("corral-guest: interrupt before hlt "
+			    "(lost STI shadow): stepped over\n");
+	}
 	/* A spurious interrupt is not in service: no EOI (SDM 10.9). */
 	if (f->cf_vec == APIC_VEC_SPURIOUS)
 		return;
@@ -170,10 +185,18 @@ cpu_trap(struct cpu_frame *f)
 	apic_eoi();
 }
 
-void
+/*
+ * noinline: the label below must exist once.  cpu_trap() compares an
+ * interrupted RIP with it.
+ */
+void __attribute__((noinline))
 cpu_idle(void)
 {
-	__asm__ volatile("sti; hlt; cli" : : : "memory");
+	__asm__ volatile("sti\n"
+	    "\t.globl cpu_idle_hlt\n"
+	    "cpu_idle_hlt:\n"
+	    "\thlt\n"
+	    "\tcli" : : : "memory");
 }
 
 void

@@ -54,7 +54,8 @@ void	 cpu_trap(struct cpu_frame *f);
  * Halts until an interrupt has been handled: "sti; hlt" is atomic (the
  * STI shadow), so an interrupt that became pending while the caller had
  * interrupts off and checked for work wakes the halt instead of being
- * lost.  Returns with interrupts off again.
+ * lost; and where a hypervisor breaks the shadow, cpu_trap() steps over
+ * the hlt.  Returns with interrupts off again.
  */
 void	 cpu_idle(void);
 
