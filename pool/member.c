@@ -11,7 +11,11 @@
  * timeout) kill it (FAILED); a draining one is stopped with SIGTERM
  * once no request is in flight; the pidfd reports the exit, the slot
  * becomes STOPPED and the pool reconciles (replacing it if needed).
- * Everything runs on the pool thread.
+ * m_why says why a member leaves (set by whoever asks, else read from
+ * the exit status), for the logs and the pool's counters.  Every state
+ * change is logged at info (warn when unasked) and marks the pool's
+ * status snapshot for publication (pool_changed()).  Everything runs on
+ * the pool thread.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -38,6 +42,10 @@ static void	member_exit_cb(evutil_socket_t fd, short what, void *arg);
 static void	member_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void	member_probe_cb(enum health_result res, int status,
 		    void *arg);
+static void	member_probe_done(struct member *m, enum health_result res,
+		    int status);
+static void	member_exited(struct member *m, int status);
+static enum member_why member_why_status(int status);
 static void	member_set_state(struct member *m, enum member_state st);
 static void	member_arm(struct member *m, uint64_t ms);
 static void	member_last_line(const struct member *m, char *buf,
@@ -54,6 +62,8 @@ member_init(struct member *m, struct pool *pool, size_t slot)
 	m->m_pid = -1;
 	m->m_pidfd = -1;
 	m->m_state = MEMBER_STOPPED;
+	m->m_why = MEMBER_WHY_NONE;
+	m->m_health_res = -1;
 	if (pool->p_base != NULL && (m->m_ev_timer = evtimer_new(
 	    pool->p_base, member_timer_cb, m)) == NULL)
 		return (-1);
@@ -69,6 +79,7 @@ member_set_state(struct member *m, enum member_state st)
 	m->m_state_ns = pool_now(m->m_pool);
 	if (was_ready != (st == MEMBER_READY))
 		pool_publish(m->m_pool);
+	pool_changed(m->m_pool);
 }
 
 static void
@@ -146,6 +157,10 @@ member_spawn(struct member *m)
 	m->m_spawn_ns = pool_now(pool);
 	m->m_ready_ns = 0;
 	m->m_recycle = m->m_killed = m->m_termed = false;
+	m->m_why = MEMBER_WHY_NONE;
+	m->m_health_res = -1;
+	m->m_health_status = 0;
+	m->m_health_ns = 0;
 	memset(&m->m_health, 0, sizeof(m->m_health));
 	atomic_store(&pool->p_slots[m->m_slot].sl_requests, 0);
 	atomic_store(&pool->p_slots[m->m_slot].sl_failures, 0);
@@ -171,7 +186,9 @@ member_timer_cb(evutil_socket_t fd, short what, void *arg)
 	ASSERT(m->magic == MEMBER_MAGIC);
 	if (m->m_state == MEMBER_BOOTING && now - m->m_spawn_ns >=
 	    (uint64_t)POOL_BOOT_TIMEOUT_MS * MTIME_NS_PER_MS) {
-		member_kill(m, "not ready within the boot timeout");
+		member_kill(m, MEMBER_WHY_BOOT_TIMEOUT,
+		    "not ready within the boot timeout");
+		pool_info_flush(pool);
 		return;
 	}
 	if (m->m_state != MEMBER_BOOTING && m->m_state != MEMBER_READY)
@@ -189,19 +206,33 @@ static void
 member_probe_cb(enum health_result res, int status, void *arg)
 {
 	struct member		*m = arg;
+
+	ASSERT(m->magic == MEMBER_MAGIC);
+	m->m_probe = NULL;
+	member_probe_done(m, res, status);
+	pool_info_flush(m->m_pool);
+}
+
+static void
+member_probe_done(struct member *m, enum health_result res, int status)
+{
 	struct pool		*pool = m->m_pool;
 	const struct conf_health *he = &pool->p_conf.pl_vm.vm_health;
 	enum member_state	 st;
 	char			 why[128];
 
-	ASSERT(m->magic == MEMBER_MAGIC);
-	m->m_probe = NULL;
+	m->m_health_res = (int)res;
+	m->m_health_status = status;
+	m->m_health_ns = pool_now(pool);
+	pool_changed(pool);
 	st = member_step(m->m_state, res == HEALTH_OK ? MEMBER_EV_PROBE_OK :
 	    MEMBER_EV_PROBE_FAIL, &m->m_health, he->he_fall);
 	if (m->m_state == MEMBER_BOOTING) {
 		if (st == MEMBER_READY) {
 			m->m_ready_ns = pool_now(pool);
 			member_set_state(m, st);
+			pool_hist_add(&pool->p_boot_time, (m->m_ready_ns -
+			    m->m_spawn_ns) / 1000);
 			pool->p_crashes = 0;
 			log_info("pool %s: vm %zu: ready in %.1f ms",
 			    pool->p_name, m->m_slot, (double)(m->m_ready_ns -
@@ -224,7 +255,7 @@ member_probe_cb(enum health_result res, int status, void *arg)
 		    pool->p_name, m->m_slot, m->m_health.mh_fail,
 		    he->he_fall, why);
 		if (st == MEMBER_FAILED) {
-			member_kill(m, "marked down");
+			member_kill(m, MEMBER_WHY_HEALTH, "marked down");
 			return;
 		}
 	}
@@ -241,36 +272,77 @@ member_check_now(struct member *m)
 }
 
 void
-member_drain(struct member *m)
+member_drain(struct member *m, enum member_why why)
 {
 	struct pool	*pool = m->m_pool;
 	enum member_state st;
+	const char	*how;
 
 	st = member_step(m->m_state, MEMBER_EV_DRAIN, &m->m_health, 0);
 	if (st == MEMBER_FAILED) {
-		member_kill(m, "not needed any more");
+		member_kill(m, why, "not needed any more");
 		return;
 	}
 	if (st != MEMBER_DRAINING)
 		return;
 	health_probe_free(m->m_probe);
 	m->m_probe = NULL;
+	m->m_why = why;
 	member_set_state(m, st);
-	log_info("pool %s: vm %zu: draining%s", pool->p_name, m->m_slot,
-	    m->m_recycle ? " (recycled)" : "");
+	switch (why) {
+	case MEMBER_WHY_RECYCLE:
+		how = " (recycled)";
+		break;
+	case MEMBER_WHY_ADMIN:
+		how = " (replaced)";
+		break;
+	case MEMBER_WHY_SCALE_DOWN:
+		how = " (scaling down)";
+		break;
+	default:
+		how = "";
+		break;
+	}
+	log_info("pool %s: vm %zu: draining%s", pool->p_name, m->m_slot, how);
 	member_tick(m);
 }
 
 void
-member_kill(struct member *m, const char *why)
+member_replace(struct member *m, enum member_why why)
+{
+	struct pool	*pool = m->m_pool;
+
+	if (m->m_state == MEMBER_BOOTING) {
+		/* Not serving yet: nothing to keep up, boot another. */
+		pool->p_replaced[why]++;
+		member_kill(m, why, "replaced while booting");
+		return;
+	}
+	if (m->m_state != MEMBER_READY || m->m_recycle)
+		return;
+	/* pool_reconcile() boots the replacement, then drains this one. */
+	m->m_recycle = true;
+	m->m_why = why;
+	pool->p_replaced[why]++;
+	pool_changed(pool);
+}
+
+void
+member_kill(struct member *m, enum member_why why, const char *text)
 {
 	struct pool	*pool = m->m_pool;
 
 	health_probe_free(m->m_probe);
 	m->m_probe = NULL;
+	if (m->m_why == MEMBER_WHY_NONE)
+		m->m_why = why;
 	if (m->m_state != MEMBER_FAILED) {
-		log_warnx("pool %s: vm %zu: %s: stopping it", pool->p_name,
-		    m->m_slot, why);
+		if (member_why_asked(why))
+			log_info("pool %s: vm %zu: %s: stopping it",
+			    pool->p_name, m->m_slot, text);
+		else
+			log_warnx("pool %s: vm %zu: %s: stopping it",
+			    pool->p_name, m->m_slot, text);
 		member_set_state(m, MEMBER_FAILED);
 	}
 	if (m->m_pid > 0 && !m->m_killed) {
@@ -295,6 +367,8 @@ member_tick(struct member *m)
 		m->m_state_ns = now;
 	} else if (m->m_termed && !m->m_killed &&
 	    since >= POOL_STOP_GRACE_MS) {
+		log_warnx("pool %s: vm %zu: no exit %u ms after SIGTERM: "
+		    "killing it", pool->p_name, m->m_slot, POOL_STOP_GRACE_MS);
 		kill(m->m_pid, SIGKILL);
 		m->m_killed = true;
 	}
@@ -305,25 +379,43 @@ static void
 member_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct member		*m = arg;
-	struct pool		*pool = m->m_pool;
-	enum member_state	 was = m->m_state;
-	char			 reason[64], line[160];
 	int			 status = 0;
-	bool			 asked;
 
 	(void)fd;
 	(void)what;
 	ASSERT(m->magic == MEMBER_MAGIC);
 	if (waitpid(m->m_pid, &status, WNOHANG) == 0)
 		return;		/* spurious */
+	member_exited(m, status);
+	pool_info_flush(m->m_pool);
+}
+
+static void
+member_exited(struct member *m, int status)
+{
+	struct pool		*pool = m->m_pool;
+	enum member_state	 was = m->m_state;
+	enum member_why		 why = m->m_why;
+	char			 reason[64], line[160];
+	bool			 asked;
+
 	spawn_exit_reason(status, reason, sizeof(reason));
 	member_last_line(m, line, sizeof(line));
-	asked = was == MEMBER_DRAINING || pool->p_stopping;
+	if (pool->p_stopping && why == MEMBER_WHY_NONE)
+		why = MEMBER_WHY_SHUTDOWN;
+	else if (was == MEMBER_DRAINING && why == MEMBER_WHY_NONE)
+		why = MEMBER_WHY_SCALE_DOWN;
+	else if (why == MEMBER_WHY_NONE)
+		why = member_why_status(status);
+	asked = member_why_asked(why);
+	pool->p_exits_by[why]++;
+	pool_changed(pool);
 	if (asked)
 		log_info("pool %s: vm %zu: stopped (%s)", pool->p_name,
 		    m->m_slot, reason);
 	else {
 		pool->p_exits++;
+		pool->p_replaced[why]++;	/* reconcile boots another */
 		log_warnx("pool %s: vm %zu: exited while %s (%s)%s%s",
 		    pool->p_name, m->m_slot, member_state_name(was), reason,
 		    line[0] != '\0' ? ": " : "", line);
@@ -344,10 +436,64 @@ member_exit_cb(evutil_socket_t fd, short what, void *arg)
 	unlink(m->m_sock);
 	m->m_state = member_step(m->m_state, MEMBER_EV_EXIT, &m->m_health,
 	    0);
+	m->m_state_ns = pool_now(pool);
 	if (was == MEMBER_READY)
 		pool_publish(pool);
 	if (!pool->p_stopping)
 		pool_reconcile(pool);
+}
+
+/* Why a VM nobody asked to stop went, from corral-vmm's status. */
+static enum member_why
+member_why_status(int status)
+{
+	switch (spawn_exit_kind(status)) {
+	case SPAWN_EXIT_CRASH:
+		return (MEMBER_WHY_CRASH);
+	case SPAWN_EXIT_ERROR:
+		return (MEMBER_WHY_ERROR);
+	case SPAWN_EXIT_SIGNAL:
+		return (MEMBER_WHY_SIGNAL);
+	case SPAWN_EXIT_GUEST:
+		break;
+	}
+	return (MEMBER_WHY_EXIT);
+}
+
+bool
+member_why_asked(enum member_why why)
+{
+	switch (why) {
+	case MEMBER_WHY_RECYCLE:
+	case MEMBER_WHY_SCALE_DOWN:
+	case MEMBER_WHY_ADMIN:
+	case MEMBER_WHY_SHUTDOWN:
+		return (true);
+	default:
+		return (false);
+	}
+}
+
+const char *
+member_why_name(enum member_why why)
+{
+	static const char *const names[MEMBER_NWHY] = {
+		[MEMBER_WHY_NONE] = "none",
+		[MEMBER_WHY_CRASH] = "crash",
+		[MEMBER_WHY_ERROR] = "vmm_error",
+		[MEMBER_WHY_EXIT] = "exit",
+		[MEMBER_WHY_SIGNAL] = "signal",
+		[MEMBER_WHY_HEALTH] = "health",
+		[MEMBER_WHY_BOOT_TIMEOUT] = "boot_timeout",
+		[MEMBER_WHY_RECYCLE] = "recycle",
+		[MEMBER_WHY_SCALE_DOWN] = "scale_down",
+		[MEMBER_WHY_ADMIN] = "admin",
+		[MEMBER_WHY_SHUTDOWN] = "shutdown",
+	};
+
+	if ((unsigned)why >= MEMBER_NWHY)
+		return ("?");
+	return (names[why]);
 }
 
 void

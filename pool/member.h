@@ -20,6 +20,27 @@ enum member_state {
 	MEMBER_DRAINING,	/* out of the snapshot, finishing requests */
 	MEMBER_FAILED,		/* unhealthy or crashed: killed, reaping */
 };
+#define MEMBER_NSTATES		5
+
+/*
+ * Why a VM stopped or is stopping: the first reasons are read from its
+ * exit status when nothing here asked it to go; the others are set by
+ * whoever asks.  Counted per pool (struct pool_info), named in metrics.
+ */
+enum member_why {
+	MEMBER_WHY_NONE = 0,	/* not leaving; or not known yet */
+	MEMBER_WHY_CRASH,	/* guest crash: corral-vmm status 3 */
+	MEMBER_WHY_ERROR,	/* corral-vmm failed: status 1 or 2 */
+	MEMBER_WHY_EXIT,	/* the guest powered off or chose a status */
+	MEMBER_WHY_SIGNAL,	/* killed by a signal corral did not send */
+	MEMBER_WHY_HEALTH,	/* marked down by its health checks */
+	MEMBER_WHY_BOOT_TIMEOUT, /* not ready within the boot timeout */
+	MEMBER_WHY_RECYCLE,	/* recycle.after_requests or max_age */
+	MEMBER_WHY_SCALE_DOWN,	/* the load went down */
+	MEMBER_WHY_ADMIN,	/* POST /pools/NAME/vms/ID/replace */
+	MEMBER_WHY_SHUTDOWN,	/* corral is stopping */
+};
+#define MEMBER_NWHY		11
 
 enum member_event {
 	MEMBER_EV_PROBE_OK = 0,	/* a health check passed */
@@ -51,16 +72,28 @@ enum member_state	 member_step(enum member_state st,
 uint64_t		 member_backoff_ms(unsigned crashes);
 
 const char		*member_state_name(enum member_state st);
+/* "crash", "health", "scale_down", ...: a metrics label value. */
+const char		*member_why_name(enum member_why why);
+/*
+ * Whether <why> is a reason corral gave (recycle, scale-down, admin,
+ * shutdown) rather than something that happened to the VM.
+ */
+bool			 member_why_asked(enum member_why why);
 
 /*
  * Pool thread.  member_spawn() starts a VM in the free slot <m>;
  * 0 or -1 (logged; the slot stays free).  member_drain() takes a READY
- * member out of service and stops it once idle.  member_kill() stops it
- * now with <why> logged (unhealthy, boot timeout).
+ * member out of service for <why> (scale-down, recycle, admin) and
+ * stops it once idle; a BOOTING one is stopped at once.  member_kill()
+ * stops it now for <why> (health, boot timeout), <text> logged.
+ * member_replace() replaces it make-before-break for <why> (recycle,
+ * admin): it serves until its replacement is ready.
  */
 int			 member_spawn(struct member *m);
-void			 member_drain(struct member *m);
-void			 member_kill(struct member *m, const char *why);
+void			 member_drain(struct member *m, enum member_why why);
+void			 member_kill(struct member *m, enum member_why why,
+			    const char *text);
+void			 member_replace(struct member *m, enum member_why why);
 /*
  * An empty slot <slot> of <pool>: its timer on the pool's loop (none if
  * the pool has no loop, as in tests of the snapshot).  0 or -1.

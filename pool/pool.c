@@ -17,9 +17,11 @@
  * It runs on every state change and every POOL_TICK_MS.
  *
  * Threads: struct pool_group owns the pool thread and its event_base;
- * every pool function but the pool_set_*, pool_slot_* and pool_demand()
- * ones runs there.  Workers reach the thread through p_ev_kick
- * (event_active(), libevent's thread support).
+ * every pool function but those of pool_set.c runs there.  Workers and
+ * the admin listener reach the thread through p_ev_kick (event_active(),
+ * libevent's thread support).  What the admin listener shows comes from
+ * struct pool_info, rebuilt by pool_info_flush() at the end of every
+ * callback that changed something (pool_changed()).
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -37,12 +39,14 @@
 
 #include "conf/conf.h"
 #include "lib/log.h"
+#include "pool/health.h"
 #include "pool/member.h"
 #include "pool/pool.h"
 #include "pool/pool_priv.h"
 #include "pool/spawn.h"
 
 #define POOL_WAIT_STEP_MS	10
+#define POOL_PROGRESS_MS	5000	/* "still starting" every 5 s */
 
 #define POOL_GROUP_MAGIC	0x9009c0de
 
@@ -68,6 +72,12 @@ static void		 pool_stop_all(struct pool *pool);
 static int		 pool_copy_conf(struct pool *pool,
 			    const struct conf_pool *cp);
 static uint64_t		 pool_clock_now(void *arg);
+static struct pool_info	*pool_info_new(const struct pool *pool);
+static void		 pool_info_vm(const struct member *m,
+			    struct pool_vm_info *vi);
+static void		 pool_progress(struct pool *pool, unsigned ready,
+			    unsigned booting, uint64_t now);
+static void		 pool_replace_asked(struct pool *pool);
 static void		*pool_group_main(void *arg);
 static void		 pool_group_stop_cb(evutil_socket_t fd, short what,
 			    void *arg);
@@ -139,6 +149,11 @@ pool_new(struct event_base *base, const struct conf_pool *cp)
 	pool->p_clock.now_ns = pool_clock_now;
 	pthread_mutex_init(&pool->p_set_lock, NULL);
 	pthread_mutex_init(&pool->p_q_lock, NULL);
+	pthread_mutex_init(&pool->p_info_lock, NULL);
+	pool->p_boot_time.ph_bounds_us = pool_boot_bounds_us;
+	pool->p_boot_time.ph_n = pool_boot_nbuckets;
+	pool->p_q_waits.ph_bounds_us = pool_wait_bounds_us;
+	pool->p_q_waits.ph_n = pool_wait_nbuckets;
 	atomic_init(&pool->p_demand, false);
 	if (pool_copy_conf(pool, cp) == -1)
 		goto nomem;
@@ -152,8 +167,9 @@ pool_new(struct event_base *base, const struct conf_pool *cp)
 		goto fail;
 	}
 	pool->p_q_max = cp->pl_vm.vm_queue.qu_length;
-	if ((pool->p_q_max > 0 && (pool->p_q = calloc(pool->p_q_max,
-	    sizeof(*pool->p_q))) == NULL) ||
+	if ((pool->p_q_max > 0 && ((pool->p_q = calloc(pool->p_q_max,
+	    sizeof(*pool->p_q))) == NULL || (pool->p_q_ns = calloc(
+	    pool->p_q_max, sizeof(*pool->p_q_ns))) == NULL)) ||
 	    (pool->p_members = calloc(pool->p_nslots,
 	    sizeof(*pool->p_members))) == NULL ||
 	    (pool->p_slots = calloc(pool->p_nslots,
@@ -170,7 +186,8 @@ pool_new(struct event_base *base, const struct conf_pool *cp)
 			goto fail;
 		}
 	}
-	if ((pool->p_set = pool_set_new(pool)) == NULL)
+	if ((pool->p_set = pool_set_new(pool)) == NULL ||
+	    (pool->p_info = pool_info_new(pool)) == NULL)
 		goto nomem;
 	if (base != NULL && ((pool->p_ev_tick = event_new(base, -1,
 	    EV_PERSIST, pool_tick_cb, pool)) == NULL ||
@@ -204,7 +221,9 @@ pool_start(struct pool *pool)
 	    (unsigned long long)(vm->vm_memory >> 20), pool->p_dir);
 	if (event_add(pool->p_ev_tick, &tv) == -1)
 		return (-1);
+	pool_changed(pool);
 	pool_reconcile(pool);
+	pool_info_flush(pool);
 	return (0);
 }
 
@@ -229,9 +248,12 @@ pool_free(struct pool *pool)
 	if (pool->p_ev_kick != NULL)
 		event_free(pool->p_ev_kick);
 	pool_set_put(pool->p_set);
+	pool_info_put(pool->p_info);
 	pthread_mutex_destroy(&pool->p_set_lock);
 	pthread_mutex_destroy(&pool->p_q_lock);
+	pthread_mutex_destroy(&pool->p_info_lock);
 	free(pool->p_q);
+	free(pool->p_q_ns);
 	free(pool->p_members);
 	free(pool->p_slots);
 	for (i = 0; i < sizeof(pool->p_strs) / sizeof(pool->p_strs[0]); i++)
@@ -275,6 +297,7 @@ pool_stop_all(struct pool *pool)
 			spawn_exit_reason(status, reason, sizeof(reason));
 			log_info("pool %s: vm %zu: stopped (%s)",
 			    pool->p_name, i, reason);
+			pool->p_exits_by[MEMBER_WHY_SHUTDOWN]++;
 			member_clear(m);
 			m->m_state = MEMBER_STOPPED;
 			unlink(m->m_sock);
@@ -290,6 +313,7 @@ pool_stop_all(struct pool *pool)
 				    "SIGTERM: killing it", pool->p_name, i);
 				kill(m->m_pid, SIGKILL);
 				waitpid(m->m_pid, NULL, 0);
+				pool->p_exits_by[MEMBER_WHY_SHUTDOWN]++;
 				member_clear(m);
 				m->m_state = MEMBER_STOPPED;
 				unlink(m->m_sock);
@@ -299,6 +323,8 @@ pool_stop_all(struct pool *pool)
 		nanosleep(&step, NULL);
 	}
 	pool_publish(pool);
+	pool_changed(pool);
+	pool_info_flush(pool);
 	log_info("pool %s: every VM stopped", pool->p_name);
 }
 
@@ -353,6 +379,99 @@ pool_status(const struct pool *pool, struct pool_status *st)
 	st->ps_queued = pool_queue_length((struct pool *)pool);
 }
 
+void
+pool_changed(struct pool *pool)
+{
+	pool->p_info_dirty = true;
+}
+
+void
+pool_info_flush(struct pool *pool)
+{
+	struct pool_info	*pi, *old;
+
+	if (!pool->p_info_dirty)
+		return;
+	if ((pi = pool_info_new(pool)) == NULL) {
+		/* The admin listener shows the last one; try again later. */
+		log_warnx("pool %s: out of memory for the status",
+		    pool->p_name);
+		return;
+	}
+	pool->p_info_dirty = false;
+	pthread_mutex_lock(&pool->p_info_lock);
+	old = pool->p_info;
+	pool->p_info = pi;
+	pthread_mutex_unlock(&pool->p_info_lock);
+	pool_info_put(old);
+}
+
+static void
+pool_info_vm(const struct member *m, struct pool_vm_info *vi)
+{
+	memset(vi, 0, sizeof(*vi));
+	vi->vi_slot = m->m_slot;
+	vi->vi_boot = m->m_boot;
+	vi->vi_state = m->m_state;
+	vi->vi_pid = m->m_pid;
+	vi->vi_cid = m->m_cid;
+	vi->vi_spawn_ns = m->m_spawn_ns;
+	vi->vi_ready_ns = m->m_ready_ns;
+	vi->vi_state_ns = m->m_state_ns;
+	vi->vi_replacing = m->m_recycle;
+	vi->vi_why = m->m_why;
+	vi->vi_health_ns = m->m_health_ns;
+	vi->vi_health_ok = m->m_health.mh_ok;
+	vi->vi_health_fail = m->m_health.mh_fail;
+	if (m->m_health_res == HEALTH_OK)
+		snprintf(vi->vi_health, sizeof(vi->vi_health), "ok");
+	else if (m->m_health_res >= 0 && m->m_health_status != 0)
+		snprintf(vi->vi_health, sizeof(vi->vi_health), "%s %d",
+		    health_strerror(m->m_health_res), m->m_health_status);
+	else if (m->m_health_res >= 0)
+		snprintf(vi->vi_health, sizeof(vi->vi_health), "%s",
+		    health_strerror(m->m_health_res));
+}
+
+/* What the pool thread knows now, for pool_info_get(); NULL: ENOMEM. */
+static struct pool_info *
+pool_info_new(const struct pool *pool)
+{
+	const struct conf_microvm *vm = &pool->p_conf.pl_vm;
+	struct pool_info	*pi;
+	const struct member	*m;
+	size_t			 i, n = 0;
+
+	for (i = 0; pool->p_members != NULL && i < pool->p_nslots; i++)
+		if (pool->p_members[i].m_state != MEMBER_STOPPED)
+			n++;
+	if ((pi = calloc(1, sizeof(*pi) + n * sizeof(pi->pi_vms[0]))) ==
+	    NULL)
+		return (NULL);
+	atomic_init(&pi->pi_refs, 1);
+	pi->pi_name = pool->p_name;
+	pi->pi_start_ns = pool->p_start_ns;
+	pi->pi_min = vm->vm_size.sz_min;
+	pi->pi_max = vm->vm_size.sz_max;
+	pi->pi_target = pool->p_target;
+	pi->pi_nslots = pool->p_nslots;
+	pi->pi_queue_max = pool->p_q_max;
+	pi->pi_degraded = pool->p_degraded;
+	pi->pi_crashes = pool->p_crashes;
+	pi->pi_boots = pool->p_boots;
+	memcpy(pi->pi_exits, pool->p_exits_by, sizeof(pi->pi_exits));
+	memcpy(pi->pi_replaced, pool->p_replaced, sizeof(pi->pi_replaced));
+	pi->pi_boot_time = pool->p_boot_time;
+	for (i = 0; pool->p_members != NULL && i < pool->p_nslots; i++) {
+		m = &pool->p_members[i];
+		if (m->m_state < MEMBER_NSTATES)
+			pi->pi_nstate[m->m_state]++;
+		if (m->m_state != MEMBER_STOPPED && pi->pi_nvms < n)
+			pool_info_vm(m, &pi->pi_vms[pi->pi_nvms++]);
+	}
+	return (pi);
+}
+
 /* ------------------------------------------------------------------ */
 
 /*
@@ -392,6 +511,7 @@ pool_want(struct pool *pool, uint64_t now)
 			    (unsigned long long)load);
 		pool->p_target = (unsigned)want;
 		pool->p_low_since_ns = 0;
+		pool_changed(pool);
 	} else if (want < pool->p_target) {
 		if (pool->p_low_since_ns == 0)
 			pool->p_low_since_ns = now;
@@ -399,6 +519,7 @@ pool_want(struct pool *pool, uint64_t now)
 		    vm->vm_scale.sc_cooldown * MTIME_NS_PER_MS) {
 			pool->p_target--;
 			pool->p_low_since_ns = now;
+			pool_changed(pool);
 			log_info("pool %s: scaling down to %u VMs",
 			    pool->p_name, pool->p_target);
 		}
@@ -447,7 +568,7 @@ pool_shrink(struct pool *pool, unsigned n)
 	for (i = pool->p_nslots; i > 0 && n > 0; i--) {
 		m = &pool->p_members[i - 1];
 		if (m->m_state == MEMBER_BOOTING) {
-			member_drain(m);
+			member_drain(m, MEMBER_WHY_SCALE_DOWN);
 			n--;
 		}
 	}
@@ -466,7 +587,7 @@ pool_shrink(struct pool *pool, unsigned n)
 		}
 		if (best == NULL)
 			return;
-		member_drain(best);
+		member_drain(best, MEMBER_WHY_SCALE_DOWN);
 		n--;
 	}
 }
@@ -492,10 +613,10 @@ pool_reconcile(struct pool *pool)
 		    (vm->vm_recycle.rc_max_age > 0 &&
 		    (age = now - m->m_ready_ns) >=
 		    vm->vm_recycle.rc_max_age * MTIME_NS_PER_MS))) {
-			m->m_recycle = true;
 			log_info("pool %s: vm %zu: recycling after %llu "
 			    "requests", pool->p_name, i, (unsigned long long)
 			    atomic_load(&pool->p_slots[i].sl_requests));
+			member_replace(m, MEMBER_WHY_RECYCLE);
 		}
 		if (m->m_state == MEMBER_BOOTING)
 			booting++;
@@ -516,12 +637,13 @@ pool_reconcile(struct pool *pool)
 			continue;
 		if (ready < want)
 			break;		/* keep serving until replaced */
-		member_drain(m);
+		member_drain(m, m->m_why);
 		recycling--;
 	}
 	degraded = pool->p_crashes > 0 && ready < want;
 	if (degraded != pool->p_degraded) {
 		pool->p_degraded = degraded;
+		pool_changed(pool);
 		if (degraded)
 			log_warnx("pool %s: degraded: %u failed boots in a "
 			    "row, next boot in %llu ms", pool->p_name,
@@ -530,12 +652,36 @@ pool_reconcile(struct pool *pool)
 		else
 			log_info("pool %s: no longer degraded", pool->p_name);
 	}
-	if (!pool->p_announced && ready >= vm->vm_size.sz_min) {
+	if (!pool->p_announced)
+		pool_progress(pool, ready, booting, now);
+}
+
+/*
+ * The start-up lines: one when size.min VMs are ready, and until then
+ * one every POOL_PROGRESS_MS saying how far it got.
+ */
+static void
+pool_progress(struct pool *pool, unsigned ready, unsigned booting,
+    uint64_t now)
+{
+	const struct conf_microvm *vm = &pool->p_conf.pl_vm;
+
+	if (ready >= vm->vm_size.sz_min) {
 		pool->p_announced = true;
 		log_info("pool %s: %u/%u VMs ready in %.1f ms", pool->p_name,
 		    ready, vm->vm_size.sz_min,
 		    (double)(now - pool->p_start_ns) / 1e6);
+		return;
 	}
+	if (pool->p_progress_ns == 0)
+		pool->p_progress_ns = pool->p_start_ns;
+	if (now - pool->p_progress_ns < POOL_PROGRESS_MS * MTIME_NS_PER_MS)
+		return;
+	pool->p_progress_ns = now;
+	log_info("pool %s: still starting: %u/%u VMs ready after %.1f s "
+	    "(%u booting, %u failed boots in a row)", pool->p_name, ready,
+	    vm->vm_size.sz_min, (double)(now - pool->p_start_ns) / 1e9,
+	    booting, pool->p_crashes);
 }
 
 static void
@@ -550,6 +696,7 @@ pool_tick_cb(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < pool->p_nslots; i++)
 		member_tick(&pool->p_members[i]);
 	pool_reconcile(pool);
+	pool_info_flush(pool);
 }
 
 /* A worker said something: passive failures, or demand. */
@@ -571,7 +718,32 @@ pool_kick_cb(evutil_socket_t fd, short what, void *arg)
 		/* Check it now rather than at the next interval. */
 		member_check_now(m);
 	}
+	pool_replace_asked(pool);
 	pool_reconcile(pool);
+	pool_info_flush(pool);
+}
+
+/* The admin listener asked for replacements (pool_replace()). */
+static void
+pool_replace_asked(struct pool *pool)
+{
+	struct member	*m;
+	uint64_t	 boot;
+	size_t		 i;
+
+	for (i = 0; i < pool->p_nslots; i++) {
+		m = &pool->p_members[i];
+		if ((boot = atomic_exchange(&pool->p_slots[i].sl_replace,
+		    0)) == 0)
+			continue;
+		/* Gone meanwhile, or leaving already: nothing to do. */
+		if (m->m_boot != boot || (m->m_state != MEMBER_BOOTING &&
+		    m->m_state != MEMBER_READY) || m->m_recycle)
+			continue;
+		log_info("pool %s: vm %zu: replacing it, as the admin "
+		    "listener asked", pool->p_name, i);
+		member_replace(m, MEMBER_WHY_ADMIN);
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -8,14 +8,19 @@
  * Workers never touch that state: they see each pool as a fixed array
  * of slots (one possible VM each, with a stable vsock socket path) and
  * read which slots are READY from an immutable, refcounted snapshot
- * (struct pool_set), plus per-slot atomic counters.
+ * (struct pool_set), plus per-slot atomic counters.  The admin listener
+ * reads everything else from another snapshot (struct pool_info), and
+ * asks for a replacement with pool_replace().
  */
 #ifndef POOL_POOL_H
 #define POOL_POOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "pool/member.h"
 
 struct conf;
 struct conf_pool;
@@ -101,6 +106,88 @@ struct pool_status {
 };
 /* Pool thread only (e.g. from a callback run there). */
 void		 pool_status(const struct pool *pool, struct pool_status *st);
+
+/*
+ * A histogram: a count per bucket (not cumulative) and the sum.  Bucket
+ * i < ph_n - 1 holds values up to ph_bounds_us[i]; the last is +Inf.
+ */
+#define POOL_HIST_MAX	16
+struct pool_hist {
+	const uint64_t	*ph_bounds_us;	/* static; ph_n - 1 of them */
+	size_t		 ph_n;
+	uint64_t	 ph_count[POOL_HIST_MAX];
+	uint64_t	 ph_sum_us;
+};
+/* Counts <us> into <h>.  The caller keeps <h> to one thread or a lock. */
+void		 pool_hist_add(struct pool_hist *h, uint64_t us);
+
+/* One VM (a slot not STOPPED) in a struct pool_info. */
+struct pool_vm_info {
+	size_t			 vi_slot;	/* "vm 3" in the logs */
+	uint64_t		 vi_boot;	/* the pool's boot number */
+	enum member_state	 vi_state;
+	long			 vi_pid;	/* -1: none */
+	unsigned		 vi_cid;
+	uint64_t		 vi_spawn_ns;	/* monotonic (lib/mtime.h) */
+	uint64_t		 vi_ready_ns;	/* 0: never ready */
+	uint64_t		 vi_state_ns;	/* entered vi_state */
+	bool			 vi_replacing;	/* serving until replaced */
+	enum member_why		 vi_why;	/* why it leaves; NONE */
+	char			 vi_health[48];	/* last probe: "ok", "timeout",
+						   "status 503"; "": none */
+	uint64_t		 vi_health_ns;	/* its time; 0: none */
+	unsigned		 vi_health_ok;	/* results in a row */
+	unsigned		 vi_health_fail;
+};
+
+/*
+ * Everything the pool thread knows about one pool, at one instant:
+ * published after every change, immutable, freed by the last
+ * pool_info_put().  What the workers count (requests in flight, the
+ * queue) is not in it: read those live with pool_slot_counts() and
+ * pool_queue_*().
+ */
+struct pool_info {
+	_Atomic unsigned	 pi_refs;	/* pool_info_get/_put's */
+	const char		*pi_name;	/* valid while the pool is */
+	uint64_t		 pi_start_ns;	/* pool_start(); 0: not yet */
+	unsigned		 pi_min;	/* size */
+	unsigned		 pi_max;
+	unsigned		 pi_target;	/* VMs wanted now */
+	size_t			 pi_nslots;
+	size_t			 pi_queue_max;	/* queue.length */
+	bool			 pi_degraded;	/* crash loop: backing off */
+	unsigned		 pi_crashes;	/* failed boots in a row */
+	uint64_t		 pi_boots;	/* VMs started */
+	uint64_t		 pi_exits[MEMBER_NWHY];	/* by reason */
+	uint64_t		 pi_replaced[MEMBER_NWHY]; /* by reason */
+	size_t			 pi_nstate[MEMBER_NSTATES]; /* VMs by state */
+	struct pool_hist	 pi_boot_time;	/* spawn to ready */
+	size_t			 pi_nvms;
+	struct pool_vm_info	 pi_vms[];	/* by slot */
+};
+
+/* Any thread: the current pool_info with a reference held. */
+struct pool_info *pool_info_get(struct pool *pool);
+void		 pool_info_put(struct pool_info *pi);	/* NULL: no-op */
+
+/* Any thread: slot <slot>'s requests in flight and served since boot. */
+void		 pool_slot_counts(struct pool *pool, size_t slot,
+		    uint32_t *inflight, uint64_t *requests);
+
+/* Any thread: how long requests waited in the queue (a copy). */
+void		 pool_queue_waits(struct pool *pool, struct pool_hist *h);
+
+/*
+ * Any thread: replace the VM in slot <slot> (make-before-break for a
+ * READY one: it serves until its replacement is ready; a BOOTING one is
+ * stopped and booted again).  The pool thread does it soon after; the
+ * VM as the current pool_info shows it is copied to <vi>.  0; -1 with
+ * ENOENT if the slot has no VM, EALREADY if it is already leaving
+ * (draining, failed).
+ */
+int		 pool_replace(struct pool *pool, size_t slot,
+		    struct pool_vm_info *vi);
 
 /*
  * The pool thread for every microvm pool of <conf> (which may be freed

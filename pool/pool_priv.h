@@ -1,7 +1,7 @@
 /*
- * pool/pool_priv.h: what pool.c, member.c, spawn.c and health.c share:
- * the pool, its members (one per slot) and the snapshot.  Nothing outside
- * pool/ includes this file.
+ * pool/pool_priv.h: what pool.c, pool_set.c, member.c, spawn.c and
+ * health.c share: the pool, its members (one per slot) and the
+ * snapshots.  Nothing outside pool/ includes this file.
  */
 #ifndef POOL_POOL_PRIV_H
 #define POOL_POOL_PRIV_H
@@ -18,6 +18,7 @@
 #include "conf/conf.h"
 #include "lib/mtime.h"
 #include "pool/member.h"
+#include "pool/pool.h"
 
 struct event;
 struct event_base;
@@ -40,6 +41,7 @@ struct pool_slot {
 	_Atomic uint32_t	 sl_inflight;
 	_Atomic uint64_t	 sl_requests;	/* since the slot's last boot */
 	_Atomic uint32_t	 sl_failures;	/* passive signals, unseen */
+	_Atomic uint64_t	 sl_replace;	/* boot number to replace */
 };
 
 /* Immutable once published; freed by the last pool_set_put(). */
@@ -68,6 +70,10 @@ struct member {
 	uint64_t		 m_ready_ns;
 	uint64_t		 m_state_ns;	/* entered m_state */
 	bool			 m_recycle;	/* replace make-before-break */
+	enum member_why		 m_why;		/* why it leaves; NONE */
+	int			 m_health_res;	/* last probe; -1: none */
+	int			 m_health_status;
+	uint64_t		 m_health_ns;
 	bool			 m_killed;	/* SIGKILL sent */
 	bool			 m_termed;	/* SIGTERM sent */
 	char			 m_sock[108];	/* sun_path */
@@ -94,6 +100,12 @@ struct pool {
 	size_t			 p_q_n;
 	size_t			 p_q_max;	/* queue.length */
 	uint64_t		 p_q_next;	/* the next ticket */
+	uint64_t		*p_q_ns;	/* when each entered */
+	struct pool_hist	 p_q_waits;	/* how long they waited */
+
+	pthread_mutex_t		 p_info_lock;	/* p_info */
+	struct pool_info	*p_info;
+	bool			 p_info_dirty;	/* publish at the end */
 
 	struct event		*p_ev_tick;
 	struct event		*p_ev_kick;	/* workers -> pool thread */
@@ -105,7 +117,11 @@ struct pool {
 	unsigned		 p_crashes;	/* failed boots in a row */
 	uint64_t		 p_next_spawn_ns; /* back-off */
 	uint64_t		 p_boots;
-	uint64_t		 p_exits;
+	uint64_t		 p_exits;	/* unasked */
+	uint64_t		 p_exits_by[MEMBER_NWHY];
+	uint64_t		 p_replaced[MEMBER_NWHY];
+	struct pool_hist	 p_boot_time;
+	uint64_t		 p_progress_ns;	/* last "still starting" */
 	uint64_t		 p_boot_seq;
 	uint64_t		 p_start_ns;
 	bool			 p_started;
@@ -119,6 +135,11 @@ struct pool {
  */
 /* A snapshot of <pool>'s READY members, one reference; NULL: ENOMEM. */
 struct pool_set	*pool_set_new(const struct pool *pool);
+/* Bucket bounds: boot times, queue waits. */
+extern const uint64_t	pool_boot_bounds_us[];
+extern const size_t	pool_boot_nbuckets;
+extern const uint64_t	pool_wait_bounds_us[];
+extern const size_t	pool_wait_nbuckets;
 
 /*
  * pool.c
@@ -128,5 +149,11 @@ uint64_t	 pool_now(const struct pool *pool);
 void		 pool_publish(struct pool *pool);
 /* Something changed: spawn, drain, stop what the targets say now. */
 void		 pool_reconcile(struct pool *pool);
+/*
+ * Something struct pool_info shows changed; pool_info_flush(), at the
+ * end of each of the pool thread's callbacks, publishes it once.
+ */
+void		 pool_changed(struct pool *pool);
+void		 pool_info_flush(struct pool *pool);
 
 #endif /* POOL_POOL_PRIV_H */

@@ -1,17 +1,21 @@
 /*
- * pool/pool_set.c: what the workers call: the slots of a pool and their
- * vsock paths, the READY snapshot (struct pool_set) and the per-slot
- * atomic counters.
+ * pool/pool_set.c: what the workers and the admin listener call: the
+ * slots of a pool and their vsock paths, the READY snapshot (struct
+ * pool_set), the per-slot atomic counters, the queue, the status
+ * snapshot (struct pool_info) and replacement requests.
  *
  * Kept apart from pool.c so that proxy/backend.c links only this and
  * spawn.c, not the supervisor (member.c, health.c).  A snapshot is built
  * on the pool thread (pool_publish()), read by any thread, and freed by
  * its last pool_set_put(): p_set_lock guards only the pointer swap and
  * the taking of a reference, a few instructions, so a worker never
- * waits behind anything slower.
+ * waits behind anything slower.  struct pool_info is shared the same
+ * way under p_info_lock.  A replacement request is a boot number left
+ * in the slot's sl_replace for the pool thread, which p_ev_kick wakes.
  */
 #include <sys/types.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +30,27 @@
 #include "pool/spawn.h"
 
 #define POOL_SLOTS_MAX		4096
+#define US_PER_MS		1000ULL
 
 static void	pool_demand_any(struct pool *pool);
+
+const uint64_t pool_boot_bounds_us[] = {
+	5 * US_PER_MS, 10 * US_PER_MS, 25 * US_PER_MS, 50 * US_PER_MS,
+	100 * US_PER_MS, 250 * US_PER_MS, 500 * US_PER_MS, 1000 * US_PER_MS,
+	2500 * US_PER_MS, 5000 * US_PER_MS, 10000 * US_PER_MS,
+	30000 * US_PER_MS,
+};
+const size_t pool_boot_nbuckets = sizeof(pool_boot_bounds_us) /
+    sizeof(pool_boot_bounds_us[0]) + 1;
+
+const uint64_t pool_wait_bounds_us[] = {
+	1 * US_PER_MS, 5 * US_PER_MS, 10 * US_PER_MS, 25 * US_PER_MS,
+	50 * US_PER_MS, 100 * US_PER_MS, 250 * US_PER_MS, 500 * US_PER_MS,
+	1000 * US_PER_MS, 2500 * US_PER_MS, 5000 * US_PER_MS,
+	10000 * US_PER_MS,
+};
+const size_t pool_wait_nbuckets = sizeof(pool_wait_bounds_us) /
+    sizeof(pool_wait_bounds_us[0]) + 1;
 
 size_t
 pool_nslots(const struct conf_pool *cp)
@@ -169,6 +192,7 @@ pool_queue_enter(struct pool *pool)
 	pthread_mutex_lock(&pool->p_q_lock);
 	if (pool->p_q_n < pool->p_q_max) {
 		t = ++pool->p_q_next;
+		pool->p_q_ns[pool->p_q_n] = pool_now(pool);
 		pool->p_q[pool->p_q_n++] = t;
 	}
 	pthread_mutex_unlock(&pool->p_q_lock);
@@ -180,14 +204,20 @@ pool_queue_enter(struct pool *pool)
 void
 pool_queue_leave(struct pool *pool, uint64_t ticket)
 {
-	size_t	 i;
+	uint64_t	 now = pool_now(pool);
+	size_t		 i;
 
 	pthread_mutex_lock(&pool->p_q_lock);
 	for (i = 0; i < pool->p_q_n; i++) {
 		if (pool->p_q[i] != ticket)
 			continue;
+		/* Every wait counts, whether it got a VM or gave up. */
+		pool_hist_add(&pool->p_q_waits, now > pool->p_q_ns[i] ?
+		    (now - pool->p_q_ns[i]) / 1000 : 0);
 		memmove(&pool->p_q[i], &pool->p_q[i + 1],
 		    (pool->p_q_n - i - 1) * sizeof(pool->p_q[0]));
+		memmove(&pool->p_q_ns[i], &pool->p_q_ns[i + 1],
+		    (pool->p_q_n - i - 1) * sizeof(pool->p_q_ns[0]));
 		pool->p_q_n--;
 		break;
 	}
@@ -222,4 +252,92 @@ uint64_t
 pool_queue_timeout(const struct pool *pool)
 {
 	return (pool->p_conf.pl_vm.vm_queue.qu_timeout);
+}
+
+void
+pool_queue_waits(struct pool *pool, struct pool_hist *h)
+{
+	pthread_mutex_lock(&pool->p_q_lock);
+	*h = pool->p_q_waits;
+	pthread_mutex_unlock(&pool->p_q_lock);
+}
+
+/* ------------------------------------------------------------------ */
+
+void
+pool_hist_add(struct pool_hist *h, uint64_t us)
+{
+	size_t	 i;
+
+	ASSERT(h->ph_n > 0 && h->ph_n <= POOL_HIST_MAX);
+	for (i = 0; i + 1 < h->ph_n; i++)
+		if (us <= h->ph_bounds_us[i])
+			break;
+	h->ph_count[i]++;
+	h->ph_sum_us += us;
+}
+
+struct pool_info *
+pool_info_get(struct pool *pool)
+{
+	struct pool_info	*pi;
+
+	pthread_mutex_lock(&pool->p_info_lock);
+	pi = pool->p_info;
+	atomic_fetch_add_explicit(&pi->pi_refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&pool->p_info_lock);
+	return (pi);
+}
+
+void
+pool_info_put(struct pool_info *pi)
+{
+	if (pi == NULL)
+		return;
+	if (atomic_fetch_sub_explicit(&pi->pi_refs, 1,
+	    memory_order_acq_rel) == 1)
+		free(pi);
+}
+
+void
+pool_slot_counts(struct pool *pool, size_t slot, uint32_t *inflight,
+    uint64_t *requests)
+{
+	ASSERT(slot < pool->p_nslots);
+	*inflight = atomic_load_explicit(&pool->p_slots[slot].sl_inflight,
+	    memory_order_relaxed);
+	*requests = atomic_load_explicit(&pool->p_slots[slot].sl_requests,
+	    memory_order_relaxed);
+}
+
+int
+pool_replace(struct pool *pool, size_t slot, struct pool_vm_info *vi)
+{
+	struct pool_info	*pi;
+	size_t			 i;
+	int			 rc = -1;
+
+	pi = pool_info_get(pool);
+	errno = ENOENT;
+	for (i = 0; i < pi->pi_nvms; i++) {
+		if (pi->pi_vms[i].vi_slot != slot)
+			continue;
+		*vi = pi->pi_vms[i];
+		if (vi->vi_state != MEMBER_BOOTING &&
+		    vi->vi_state != MEMBER_READY) {
+			errno = EALREADY;
+			break;
+		}
+		/*
+		 * The boot number, not the slot, names the VM: if it went
+		 * away meanwhile, the pool thread leaves its successor be.
+		 */
+		atomic_store(&pool->p_slots[slot].sl_replace, vi->vi_boot);
+		if (pool->p_ev_kick != NULL)
+			event_active(pool->p_ev_kick, 0, 0);
+		rc = 0;
+		break;
+	}
+	pool_info_put(pi);
+	return (rc);
 }

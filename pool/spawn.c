@@ -321,3 +321,21 @@ spawn_exit_reason(int status, char *buf, size_t len)
 	else
 		snprintf(buf, len, "status %d", WEXITSTATUS(status));
 }
+
+enum spawn_exit
+spawn_exit_kind(int status)
+{
+	if (WIFSIGNALED(status) || !WIFEXITED(status))
+		return (SPAWN_EXIT_SIGNAL);
+	switch (WEXITSTATUS(status)) {
+	case VMM_CTL_EXIT_CRASH:
+		return (SPAWN_EXIT_CRASH);
+	case VMM_CTL_EXIT_ERROR:
+	case VMM_CTL_EXIT_USAGE:
+	case 127:			/* the exec failed */
+		return (SPAWN_EXIT_ERROR);
+	default:
+		/* 0 or what the guest wrote to the debug-exit port. */
+		return (SPAWN_EXIT_GUEST);
+	}
+}

@@ -57,6 +57,15 @@ int	 spawn_sock_path(const char *dir, size_t slot, char *buf,
 /* A wait(2) <status> of corral-vmm in words ("status 3: guest crash"). */
 void	 spawn_exit_reason(int status, char *buf, size_t len);
 
+/* What a wait(2) <status> of corral-vmm says happened. */
+enum spawn_exit {
+	SPAWN_EXIT_GUEST = 0,	/* powered off, reset, or the guest's status */
+	SPAWN_EXIT_ERROR,	/* the VMM failed, or was misused */
+	SPAWN_EXIT_CRASH,	/* the guest crashed */
+	SPAWN_EXIT_SIGNAL,	/* killed by a signal */
+};
+enum spawn_exit	 spawn_exit_kind(int status);
+
 /* corral-vmm beside the running program, or $CORRAL_VMM.  0 or -1. */
 int	 spawn_find_vmm(char *buf, size_t len);
 

@@ -12,10 +12,12 @@
  *	SIGUSR1		reopen the access log
  *
  * The main thread owns the listeners (until the workers take their
- * sockets), the workers, one reference to the current runtime, and the
+ * sockets), the workers, one reference to the current runtime, the
  * session-ticket keys every runtime's TLS listeners share (so that a
- * reload does not invalidate the tickets clients hold).
- * Signals are blocked in the workers, so they all arrive here.
+ * reload does not invalidate the tickets clients hold), the workers'
+ * request counters (proxy/metrics.h, one shard each) and the admin
+ * listener (proxy/admin.h, a thread of its own).
+ * Signals are blocked in the other threads, so they all arrive here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,7 +35,9 @@
 #include "lib/log.h"
 #include "pool/pool.h"
 #include "proxy/accesslog.h"
+#include "proxy/admin.h"
 #include "proxy/listener.h"
+#include "proxy/metrics.h"
 #include "proxy/runtime.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
@@ -52,6 +56,10 @@ struct main_ctx {
 	struct tls_tickets	*m_tickets;	/* shared by every runtime */
 	struct listener		**m_listeners;
 	size_t			 m_nlisteners;
+	int			 m_admin_fd;	/* until the admin takes it */
+	char			 m_admin_addr[ADMIN_ADDR_MAX];
+	struct admin		*m_admin;
+	struct metrics		*m_metrics;	/* the workers' counters */
 	struct worker		**m_workers;
 	size_t			 m_nworkers;
 	struct event		*m_sig[MAIN_NSIGNALS];
@@ -65,6 +73,8 @@ static struct runtime	*main_load(const char *path, struct tls_tickets *tk,
 			    unsigned flags, size_t *nworkers);
 static size_t		 main_nworkers(unsigned configured);
 static int		 main_listen(struct main_ctx *m);
+static int		 main_admin_listen(struct main_ctx *m);
+static int		 main_admin_start(struct main_ctx *m);
 static int		 main_workers(struct main_ctx *m);
 static void		 main_signal_cb(evutil_socket_t sig, short what,
 			    void *arg);
@@ -97,6 +107,7 @@ main(int argc, char *argv[])
 	int		 ch;
 
 	memset(&m, 0, sizeof(m));
+	m.m_admin_fd = -1;
 	log_init("corral", LOG_LEVEL_INFO);
 	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {
@@ -140,7 +151,7 @@ main(int argc, char *argv[])
 	if ((m.m_base = event_base_new()) == NULL)
 		fatalx("cannot create the main event loop");
 	/* Where each listener is bound is said whatever the level. */
-	if (main_listen(&m) == -1) {
+	if (main_listen(&m) == -1 || main_admin_listen(&m) == -1) {
 		main_free(&m);
 		return (MAIN_EXIT_FAILURE);
 	}
@@ -152,6 +163,12 @@ main(int argc, char *argv[])
 		return (MAIN_EXIT_FAILURE);
 	}
 	runtime_bind_pools(m.m_rt, m.m_pools);
+	if ((m.m_metrics = metrics_new(m.m_nworkers)) == NULL ||
+	    main_admin_start(&m) == -1) {
+		log_warnx("cannot start the admin listener: out of resources");
+		main_free(&m);
+		return (MAIN_EXIT_FAILURE);
+	}
 	if (main_workers(&m) == -1) {
 		main_free(&m);
 		return (MAIN_EXIT_FAILURE);
@@ -230,6 +247,53 @@ main_listen(struct main_ctx *m)
 		log_info("listener %s: listening on %s", li->li_name,
 		    m->m_listeners[i]->l_addr);
 	}
+	return (0);
+}
+
+/*
+ * Binds the admin listener and says where.  An address the file gives
+ * that cannot be bound stops corral, like any listener's; the default
+ * one (127.0.0.1:9901, when the file says nothing) is only a warning,
+ * so that several corrals on one host still start.
+ */
+static int
+main_admin_listen(struct main_ctx *m)
+{
+	const struct conf_admin	*ad = &m->m_rt->rt_conf->c_admin;
+
+	if (!ad->ad_enabled)
+		return (0);
+	if ((m->m_admin_fd = admin_listen(&ad->ad_listen, m->m_admin_addr,
+	    sizeof(m->m_admin_addr))) == -1) {
+		if (ad->ad_listen.ca_pos.cp_line != 0) {
+			log_warn("admin: cannot listen on %s",
+			    ad->ad_listen.ca_text);
+			return (-1);
+		}
+		log_warn("admin: cannot listen on %s (the default): going on "
+		    "without the admin listener", ad->ad_listen.ca_text);
+		return (0);
+	}
+	log_info("admin: listening on %s", m->m_admin_addr);
+	return (0);
+}
+
+/* The admin thread, once the pools and the counters exist. */
+static int
+main_admin_start(struct main_ctx *m)
+{
+	int	 fd = m->m_admin_fd;
+
+	if (fd == -1)
+		return (0);
+	m->m_admin_fd = -1;
+	if ((m->m_admin = admin_new(m->m_metrics, m->m_rt)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	if (admin_listen_fd(m->m_admin, fd) == -1 ||
+	    admin_start(m->m_admin) == -1)
+		return (-1);
 	return (0);
 }
 
@@ -363,9 +427,18 @@ main_reload(struct main_ctx *m)
 	if (rt->rt_conf->c_log.lg_level != log_getlevel())
 		log_warnx("%s: log.level: a new level needs a restart",
 		    m->m_path);
+	if (rt->rt_conf->c_admin.ad_enabled !=
+	    m->m_rt->rt_conf->c_admin.ad_enabled ||
+	    (rt->rt_conf->c_admin.ad_enabled && strcmp(
+	    rt->rt_conf->c_admin.ad_listen.ca_text,
+	    m->m_rt->rt_conf->c_admin.ad_listen.ca_text) != 0))
+		log_warnx("%s: admin.listen: a new address needs a restart",
+		    m->m_path);
 	runtime_bind_pools(rt, m->m_pools);
 	for (i = 0; i < m->m_nworkers; i++)
 		worker_swap(m->m_workers[i], rt);
+	if (m->m_admin != NULL)
+		admin_swap(m->m_admin, rt);
 	runtime_put(m->m_rt);
 	m->m_rt = rt;
 	log_info("config reloaded");
@@ -432,13 +505,21 @@ main_free(struct main_ctx *m)
 {
 	size_t	 i;
 
-	/* Workers first: they are stopped or drained, worker_free joins. */
+	/* The admin thread first: it reads the pools and the counters. */
+	admin_free(m->m_admin);
+	m->m_admin = NULL;
+	if (m->m_admin_fd != -1)
+		close(m->m_admin_fd);
+	m->m_admin_fd = -1;
+	/* Workers next: they are stopped or drained, worker_free joins. */
 	for (i = 0; m->m_workers != NULL && i < m->m_nworkers; i++) {
 		if (m->m_workers[i] != NULL)
 			worker_stop(m->m_workers[i]);
 		worker_free(m->m_workers[i]);
 	}
 	free(m->m_workers);
+	metrics_free(m->m_metrics);
+	m->m_metrics = NULL;
 	/* Then the VMs: every request to them is over. */
 	pool_group_free(m->m_pools);
 	m->m_pools = NULL;
