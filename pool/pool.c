@@ -66,6 +66,7 @@ static void		 pool_tick_cb(evutil_socket_t fd, short what,
 static void		 pool_kick_cb(evutil_socket_t fd, short what,
 			    void *arg);
 static unsigned		 pool_want(struct pool *pool, uint64_t now);
+static unsigned		 pool_boot_max(void);
 static void		 pool_spawn_some(struct pool *pool, unsigned n);
 static void		 pool_shrink(struct pool *pool, unsigned n);
 static void		 pool_stop_all(struct pool *pool);
@@ -147,6 +148,7 @@ pool_new(struct event_base *base, const struct conf_pool *cp)
 	pool->magic = POOL_MAGIC;
 	pool->p_base = base;
 	pool->p_clock.now_ns = pool_clock_now;
+	pool->p_boot_max = pool_boot_max();
 	pthread_mutex_init(&pool->p_set_lock, NULL);
 	pthread_mutex_init(&pool->p_q_lock, NULL);
 	pthread_mutex_init(&pool->p_info_lock, NULL);
@@ -528,12 +530,41 @@ pool_want(struct pool *pool, uint64_t now)
 	return (pool->p_target);
 }
 
-/* Boots up to <n> VMs in free slots, one at a time in a crash loop. */
+/*
+ * How many VMs of a pool boot at once.  A boot is mostly CPU (the VMM's
+ * start, the guest's, the health probes that end it): starting hundreds
+ * together makes each of them late, on a slow host past the boot
+ * timeout, which then counts as a crash loop.  A few per CPU keep the
+ * CPUs busy.
+ */
+static unsigned
+pool_boot_max(void)
+{
+	long	 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (ncpu < 1)
+		ncpu = 1;
+	return ncpu > 64 ? 64 * POOL_BOOTS_PER_CPU :
+	    (unsigned)ncpu * POOL_BOOTS_PER_CPU;
+}
+
+/*
+ * Boots up to <n> VMs in free slots, no more than pool_boot_max() booting
+ * at a time, and one at a time in a crash loop.
+ */
 static void
 pool_spawn_some(struct pool *pool, unsigned n)
 {
-	size_t	 i;
+	unsigned	 booting = 0;
+	size_t		 i;
 
+	for (i = 0; i < pool->p_nslots; i++)
+		if (pool->p_members[i].m_state == MEMBER_BOOTING)
+			booting++;
+	if (booting >= pool->p_boot_max)
+		return;
+	if (n > pool->p_boot_max - booting)
+		n = pool->p_boot_max - booting;
 	if (pool->p_crashes > 0) {
 		if (pool_now(pool) < pool->p_next_spawn_ns)
 			return;

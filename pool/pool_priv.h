@@ -30,6 +30,7 @@ struct health_probe;
 #define POOL_TICK_MS		100	/* reconcile, scaling, recycling */
 #define POOL_BOOT_POLL_MS	5	/* probes while booting */
 #define POOL_BOOT_TIMEOUT_MS	30000	/* nested KVM can be slow */
+#define POOL_BOOTS_PER_CPU	4	/* VMs booting at once, per CPU */
 #define POOL_STOP_GRACE_MS	2000	/* SIGTERM, then SIGKILL */
 #define POOL_DRAIN_MAX_MS	30000	/* draining VM: stop anyway */
 
@@ -115,6 +116,7 @@ struct pool {
 	unsigned		 p_target;	/* VMs wanted now */
 	uint64_t		 p_low_since_ns; /* load below target since */
 	unsigned		 p_crashes;	/* failed boots in a row */
+	unsigned		 p_boot_max;	/* VMs booting at once */
 	uint64_t		 p_next_spawn_ns; /* back-off */
 	uint64_t		 p_boots;
 	uint64_t		 p_exits;	/* unasked */

@@ -3,14 +3,16 @@
  * snapshot (built from the members' states, immutable, refcounted: a
  * worker's reference outlives a swap), the per-slot counters and
  * max_inflight_per_vm, the FIFO of waiting requests, and the crash-loop back-off of a real pool whose
- * "corral-vmm" is /bin/false, on a real event_base with a clock the test
- * moves.
+ * "corral-vmm" is /bin/false, and the cap on VMs booting at once, on a
+ * real event_base with a clock the test moves.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include <sys/stat.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,11 @@ static const char test_pool_yaml[] =
     "  - name: noqueue\n"
     "    type: microvm\n"
     "    kernel: /nonexistent/kernel\n"
-    "    queue: { length: 0 }\n";
+    "    queue: { length: 0 }\n"
+    "  - name: many\n"
+    "    type: microvm\n"
+    "    kernel: /nonexistent/kernel\n"
+    "    size: { min: 10, max: 10 }\n";
 
 struct test_pool_state {
 	struct conf	*conf;
@@ -265,6 +271,45 @@ test_pool_crash_loop_backs_off(void **state)
 	event_base_free(base);
 }
 
+/* A pool of 10 boots p_boot_max VMs, then one more as each is done. */
+static void
+test_pool_boots_few_at_once(void **state)
+{
+	struct test_pool_state	*st = *state;
+	struct event_base	*base = event_base_new();
+	struct pool		*pool;
+	char			 vmm[128];
+	FILE			*f;
+
+	/* A "VMM" that stays up, never answering: booting until stopped. */
+	snprintf(vmm, sizeof(vmm), "%s/slow-vmm", st->dir);
+	assert_non_null(f = fopen(vmm, "w"));
+	fputs("#!/bin/sh\nexec sleep 30\n", f);
+	fclose(f);
+	assert_int_equal(chmod(vmm, 0755), 0);
+	setenv("CORRAL_VMM", vmm, 1);
+
+	assert_non_null(base);
+	pool = pool_new(base, &st->conf->c_pools[3]);
+	assert_non_null(pool);
+	assert_true(pool->p_boot_max >= POOL_BOOTS_PER_CPU);
+	pool->p_boot_max = 3;
+	assert_int_equal(pool_start(pool), 0);
+	assert_int_equal(pool->p_boots, 3);
+	pool_reconcile(pool);
+	assert_int_equal(pool->p_boots, 3);
+	/* One gives up its boot: one more starts. */
+	member_drain(&pool->p_members[0], MEMBER_WHY_SCALE_DOWN);
+	assert_int_not_equal(pool->p_members[0].m_state, MEMBER_BOOTING);
+	pool_reconcile(pool);
+	assert_int_equal(pool->p_boots, 4);
+
+	pool_free(pool);
+	event_base_free(base);
+	unlink(vmm);
+	setenv("CORRAL_VMM", "/bin/false", 1);
+}
+
 int
 main(void)
 {
@@ -274,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_pool_slot_room_follows_max_inflight),
 		cmocka_unit_test(test_pool_queue_is_a_bounded_fifo),
 		cmocka_unit_test(test_pool_crash_loop_backs_off),
+		cmocka_unit_test(test_pool_boots_few_at_once),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, test_pool_setup,
