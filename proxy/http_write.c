@@ -5,74 +5,162 @@
  * corral always speaks HTTP/1.1 on both sides (RFC 9110 §2.5: a sender
  * uses its own highest version), and re-frames every body: the caller
  * picks the framing when it writes a head, and the message's own
- * Content-Length and Transfer-Encoding are never copied blindly.  On
- * -1 the evbuffer may hold part of what was being written; the caller
- * closes that connection.
+ * Content-Length and Transfer-Encoding are never copied blindly.  A head
+ * is measured, then copied once into space reserved in the evbuffer.
+ * On -1 the evbuffer may hold part of what was being written; the
+ * caller closes that connection.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 
+#include "lib/log.h"
 #include "proxy/http_priv.h"
 
 #define HTTP_WRITE_CRLF		"\r\n"
+
+static int	 http_write_skip(const char *name, size_t len,
+		    enum http_framing framing);
+static size_t	 http_write_status(int status, char *buf);
+static size_t	 http_write_u64(uint64_t v, char *buf);
+static char	*http_write_mem(char *p, const void *src, size_t len);
+
+/*
+ * Whether a field of the message is left out of the head written with
+ * <framing>: the framing fields are chosen again (see http.h).
+ */
+static int
+http_write_skip(const char *name, size_t len, enum http_framing framing)
+{
+	if (len == 17)
+		return (http_msg_name_eq(name, len, "transfer-encoding"));
+	if (len == 14 && framing != HTTP_FRAMING_NONE)
+		return (http_msg_name_eq(name, len, "content-length"));
+	return (0);
+}
+
+/* "HTTP/1.1 NNN " into <buf> (32 bytes); returns its length. */
+static size_t
+http_write_status(int status, char *buf)
+{
+	int	 n;
+
+	if (status >= 100 && status <= 999) {
+		memcpy(buf, "HTTP/1.1 ", 9);
+		buf[9] = (char)('0' + status / 100);
+		buf[10] = (char)('0' + status / 10 % 10);
+		buf[11] = (char)('0' + status % 10);
+		buf[12] = ' ';
+		return (13);
+	}
+	n = snprintf(buf, 32, "HTTP/1.1 %03d ", status);
+	return (n > 0 && n < 32 ? (size_t)n : 0);
+}
+
+/* <v> in decimal into <buf> (24 bytes), not terminated; its length. */
+static size_t
+http_write_u64(uint64_t v, char *buf)
+{
+	char	 tmp[24];
+	size_t	 n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return (n);
+}
+
+static char *
+http_write_mem(char *p, const void *src, size_t len)
+{
+	memcpy(p, src, len);
+	return (p + len);
+}
 
 int
 http_write_head(struct evbuffer *out, const struct http_msg *msg,
     enum http_framing framing, uint64_t length)
 {
 	const struct http_hdr	*h;
-	const char		*name;
-	size_t			 i;
+	struct evbuffer_iovec	 v;
+	char			 status[32], num[24];
+	size_t			 i, len, slen = 0, nlen = 0;
+	char			*p;
 
-	if (msg->m_status == 0) {
-		if (evbuffer_add(out, msg->m_buf + msg->m_method_off,
-		    msg->m_method_len) == -1 ||
-		    evbuffer_add(out, " ", 1) == -1 ||
-		    evbuffer_add(out, msg->m_buf + msg->m_target_off,
-		    msg->m_target_len) == -1 ||
-		    evbuffer_add(out, " HTTP/1.1\r\n", 11) == -1)
-			return (-1);
-	} else {
-		if (evbuffer_add_printf(out, "HTTP/1.1 %03d ",
-		    msg->m_status) == -1 ||
-		    evbuffer_add(out, msg->m_buf + msg->m_reason_off,
-		    msg->m_reason_len) == -1 ||
-		    evbuffer_add(out, HTTP_WRITE_CRLF, 2) == -1)
-			return (-1);
+	/* The size first, then one copy into space reserved in <out>. */
+	if (msg->m_status == 0)
+		len = msg->m_method_len + 1 + msg->m_target_len + 11;
+	else {
+		slen = http_write_status(msg->m_status, status);
+		len = slen + msg->m_reason_len + 2;
 	}
 	for (i = 0; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
-		name = msg->m_buf + h->h_name;
-		if (http_msg_name_eq(name, h->h_namelen, "transfer-encoding"))
-			continue;
-		if (framing != HTTP_FRAMING_NONE &&
-		    http_msg_name_eq(name, h->h_namelen, "content-length"))
-			continue;
-		if (evbuffer_add(out, name, h->h_namelen) == -1 ||
-		    evbuffer_add(out, ": ", 2) == -1 ||
-		    evbuffer_add(out, msg->m_buf + h->h_value,
-		    h->h_valuelen) == -1 ||
-		    evbuffer_add(out, HTTP_WRITE_CRLF, 2) == -1)
-			return (-1);
+		if (!http_write_skip(msg->m_buf + h->h_name, h->h_namelen,
+		    framing))
+			len += h->h_namelen + 2 + h->h_valuelen + 2;
 	}
 	switch (framing) {
 	case HTTP_FRAMING_LENGTH:
-		if (evbuffer_add_printf(out, "Content-Length: %" PRIu64
-		    "\r\n", length) == -1)
-			return (-1);
+		nlen = http_write_u64(length, num);
+		len += 16 + nlen + 2;
 		break;
 	case HTTP_FRAMING_CHUNKED:
-		if (evbuffer_add(out, "Transfer-Encoding: chunked\r\n",
-		    28) == -1)
-			return (-1);
+		len += 28;
 		break;
 	case HTTP_FRAMING_NONE:
 	case HTTP_FRAMING_CLOSE:
 		break;
 	}
-	return (evbuffer_add(out, HTTP_WRITE_CRLF, 2));
+	len += 2;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) != 1)
+		return (-1);
+	p = v.iov_base;
+	if (msg->m_status == 0) {
+		p = http_write_mem(p, msg->m_buf + msg->m_method_off,
+		    msg->m_method_len);
+		*p++ = ' ';
+		p = http_write_mem(p, msg->m_buf + msg->m_target_off,
+		    msg->m_target_len);
+		p = http_write_mem(p, " HTTP/1.1\r\n", 11);
+	} else {
+		p = http_write_mem(p, status, slen);
+		p = http_write_mem(p, msg->m_buf + msg->m_reason_off,
+		    msg->m_reason_len);
+		p = http_write_mem(p, HTTP_WRITE_CRLF, 2);
+	}
+	for (i = 0; i < msg->m_nhdrs; i++) {
+		h = &msg->m_hdrs[i];
+		if (http_write_skip(msg->m_buf + h->h_name, h->h_namelen,
+		    framing))
+			continue;
+		p = http_write_mem(p, msg->m_buf + h->h_name, h->h_namelen);
+		p = http_write_mem(p, ": ", 2);
+		p = http_write_mem(p, msg->m_buf + h->h_value, h->h_valuelen);
+		p = http_write_mem(p, HTTP_WRITE_CRLF, 2);
+	}
+	switch (framing) {
+	case HTTP_FRAMING_LENGTH:
+		p = http_write_mem(p, "Content-Length: ", 16);
+		p = http_write_mem(p, num, nlen);
+		p = http_write_mem(p, HTTP_WRITE_CRLF, 2);
+		break;
+	case HTTP_FRAMING_CHUNKED:
+		p = http_write_mem(p, "Transfer-Encoding: chunked\r\n", 28);
+		break;
+	case HTTP_FRAMING_NONE:
+	case HTTP_FRAMING_CLOSE:
+		break;
+	}
+	p = http_write_mem(p, HTTP_WRITE_CRLF, 2);
+	ASSERT((size_t)(p - (char *)v.iov_base) == len);
+	v.iov_len = len;
+	return (evbuffer_commit_space(out, &v, 1));
 }
 
 int

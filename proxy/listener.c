@@ -4,7 +4,9 @@
  * socket and event_base).
  *
  * SO_REUSEPORT gives every worker its own accept queue, so no two
- * threads ever touch one socket.  Accept errors such as EMFILE pause
+ * threads ever touch one socket.  Options every connection needs
+ * (TCP_NODELAY) are set on the listening socket, which accepted ones
+ * inherit.  Accept errors such as EMFILE pause
  * that worker's acceptor for a moment rather than spinning on a socket
  * that stays readable.
  */
@@ -12,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,6 +142,14 @@ listener_bind(const struct sockaddr *sa, socklen_t salen)
 	if (sa->sa_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
 		    sizeof(zero));
+	/*
+	 * Accepted sockets inherit TCP_NODELAY: set once here, not once
+	 * per connection.  A response goes out in one write anyway; this
+	 * keeps the last segment of a streamed body from waiting for an
+	 * ACK.
+	 */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+		goto fail;
 	if (bind(fd, sa, salen) == -1 || listen(fd, LISTENER_BACKLOG) == -1)
 		goto fail;
 	return (fd);

@@ -27,8 +27,8 @@
 
 struct backend;
 struct backend_pool;
-struct bufferevent;
 struct conf_listener;
+struct conn;
 struct conf_route;
 struct event;
 struct event_base;
@@ -104,6 +104,7 @@ enum session_ustate {
 /* The request a session is serving; reset between requests. */
 struct session_req {
 	bool			 rq_active;	/* a request has begun */
+	bool			 rq_head_timed;	/* header timeout armed */
 	uint64_t		 rq_start_ns;
 	struct timespec		 rq_start_wall;
 	enum http_method	 rq_method;
@@ -147,8 +148,9 @@ struct session_req {
 
 /*
  * One client connection.  Owned by its worker (listed in w_sessions);
- * owns both bufferevents, its parsers, timers and the runtime reference
- * it started on, and frees them all in session_close().
+ * owns the client's conn, the current upstream, its parsers, timers and
+ * the runtime reference it started on, and frees them all in
+ * session_close().
  */
 struct session {
 	unsigned		 magic;
@@ -157,10 +159,12 @@ struct session {
 	struct runtime		*s_rt;
 	size_t			 s_li;		/* listener index */
 	const struct conf_listener *s_lconf;
-	struct bufferevent	*s_cbev;
+	struct conn		*s_cc;		/* the client */
 	struct upstream		*s_up;
 	struct http_parser	*s_reqp;
-	struct http_parser	*s_respp;	/* per attempt */
+	struct http_parser	*s_respp;	/* per attempt... */
+	bool			 s_respp_reuse;	/* ...or kept: it ended a
+						   kept-alive response */
 	struct evbuffer		*s_body;	/* one batch of body bytes */
 	struct evbuffer		*s_head;	/* request head, for retries */
 	struct event		*s_ctimer;	/* header, body, keep-alive */
@@ -183,6 +187,11 @@ struct session {
  * session.c
  */
 void	 session_close(struct session *s);
+/*
+ * Every session callback ends here: <rc> -1 closes the session, else
+ * the output queued on both sides is written (proxy/conn.h).
+ */
+void	 session_cb_end(struct session *s, int rc);
 int	 session_client_process(struct session *s);
 int	 session_reply(struct session *s, int status, const char *text);
 int	 session_reply_hdr(struct session *s, int status, const char *text,

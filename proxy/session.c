@@ -12,14 +12,16 @@
  *
  * Every callback funnels into functions that return 0 or -1; -1 means
  * "close the session", which only the callback at the bottom of the
- * stack does, so nothing touches a freed session.  A session belongs to
- * one worker and runs only on its thread.
+ * stack does, so nothing touches a freed session.  Callbacks end in
+ * session_cb_end(), which also writes what the callback queued on
+ * either connection (proxy/conn.c writes only when asked), so a request
+ * or response goes out in one write per side.  A session belongs to one
+ * worker and runs only on its thread.
  */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,8 +31,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "conf/conf.h"
@@ -39,14 +39,13 @@
 #include "proxy/accesslog.h"
 #include "pool/pool.h"
 #include "proxy/backend.h"
+#include "proxy/conn.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/runtime.h"
 #include "proxy/session.h"
 #include "proxy/tls.h"
 #include "proxy/upstream.h"
 
-#define SESSION_BEV_OPTS	\
-    (BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
 #define SESSION_LOG_FIELD	256	/* access log strings, each */
 #define SESSION_LOG_TARGET	2048	/* the request-target, logged */
 #define SESSION_STATUS_ABORTED	499	/* logged: no response was sent */
@@ -54,10 +53,9 @@
 static void	session_client_ip(struct session *s, const struct sockaddr *sa);
 static bool	session_trusted(const struct conf_listener *li,
 		    const struct sockaddr *sa);
-static void	session_read_cb(struct bufferevent *bev, void *arg);
-static void	session_write_cb(struct bufferevent *bev, void *arg);
-static void	session_event_cb(struct bufferevent *bev, short what,
-		    void *arg);
+static void	session_read_cb(struct conn *c, void *arg);
+static void	session_write_cb(struct conn *c, void *arg);
+static void	session_event_cb(struct conn *c, int what, void *arg);
 static void	session_ctimer_cb(evutil_socket_t fd, short what, void *arg);
 static void	session_kick_cb(evutil_socket_t fd, short what, void *arg);
 static void	session_log(struct session *s);
@@ -76,7 +74,6 @@ session_new(struct worker *w, size_t li, int fd, const struct sockaddr *sa,
 	struct session		*s;
 	struct http_limits	 lim;
 	SSL			*ssl = NULL;
-	int			 one = 1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		close(fd);
@@ -95,7 +92,7 @@ session_new(struct worker *w, size_t li, int fd, const struct sockaddr *sa,
 	if ((size_t)salen <= sizeof(s->s_peer))
 		memcpy(&s->s_peer, sa, (size_t)salen);
 	session_limits(s->s_lconf, &lim);
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listening socket (listener.c). */
 	if ((s->s_reqp = http_parser_new(HTTP_PARSER_REQUEST, &lim)) == NULL ||
 	    (s->s_body = evbuffer_new()) == NULL ||
 	    (s->s_head = evbuffer_new()) == NULL ||
@@ -110,24 +107,17 @@ session_new(struct worker *w, size_t li, int fd, const struct sockaddr *sa,
 		s->s_tls = true;
 		if ((ssl = tls_server_ssl(s->s_rt->rt_tls[li])) == NULL)
 			goto fail;
-		s->s_cbev = bufferevent_openssl_socket_new(w->w_base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, SESSION_BEV_OPTS);
-		if (s->s_cbev == NULL) {
-			SSL_free(ssl);
-			goto fail;
-		}
-		bufferevent_openssl_set_allow_dirty_shutdown(s->s_cbev, 1);
-	} else if ((s->s_cbev = bufferevent_socket_new(w->w_base, fd,
-	    SESSION_BEV_OPTS)) == NULL)
+		s->s_cc = conn_new_ssl(w->w_base, fd, ssl, true);
+	} else
+		s->s_cc = conn_new(w->w_base, fd);
+	fd = -1;			/* the conn's, even on failure */
+	if (s->s_cc == NULL)
 		goto fail;
-	fd = -1;
-	bufferevent_setcb(s->s_cbev, session_read_cb, session_write_cb,
+	conn_setcb(s->s_cc, session_read_cb, session_write_cb,
 	    session_event_cb, s);
-	bufferevent_setwatermark(s->s_cbev, EV_READ, 0, SESSION_WATERMARK);
-	bufferevent_setwatermark(s->s_cbev, EV_WRITE, SESSION_WATERMARK / 2,
-	    0);
-	if (bufferevent_enable(s->s_cbev, EV_READ | EV_WRITE) == -1)
-		goto fail;
+	conn_watermarks(s->s_cc, SESSION_WATERMARK, SESSION_WATERMARK / 2);
+	/* The request has likely come with the connection: read it now. */
+	conn_read_once(s->s_cc);
 	s->s_cstate = SESSION_C_IDLE;
 	/* The first request's head is due within the header timeout. */
 	session_timer(s->s_ctimer, s->s_lconf->li_timeouts.lt_client_header);
@@ -149,11 +139,10 @@ session_close(struct session *s)
 		session_log(s);
 	session_attempt_end(s, false);
 	/* A clean end keeps the TLS session resumable (see tls.h). */
-	if (s->s_tls && s->s_cbev != NULL && !s->s_error)
-		tls_ssl_finish(bufferevent_openssl_get_ssl(s->s_cbev));
-	if (s->s_cbev != NULL)
-		bufferevent_free(s->s_cbev);
-	s->s_cbev = NULL;
+	if (s->s_tls && s->s_cc != NULL && !s->s_error)
+		tls_ssl_finish(conn_ssl(s->s_cc));
+	conn_free(s->s_cc);
+	s->s_cc = NULL;
 	if (s->s_ctimer != NULL)
 		event_free(s->s_ctimer);
 	if (s->s_utimer != NULL)
@@ -181,7 +170,7 @@ session_drain(struct session *s)
 	ASSERT(s->magic == SESSION_MAGIC);
 	s->s_close = true;
 	if (s->s_cstate == SESSION_C_IDLE &&
-	    evbuffer_get_length(bufferevent_get_input(s->s_cbev)) == 0)
+	    evbuffer_get_length(conn_input(s->s_cc)) == 0)
 		session_close(s);
 }
 
@@ -263,20 +252,47 @@ session_timer(struct event *ev, uint64_t ms)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * The end of every callback of a session: <rc> -1 closes it; otherwise
+ * what the callback queued goes out now, one write per connection.
+ */
+void
+session_cb_end(struct session *s, int rc)
+{
+	struct conn	*uc;
+
+	if (rc == -1) {
+		session_close(s);
+		return;
+	}
+	if (s->s_up != NULL && (uc = upstream_conn(s->s_up)) != NULL)
+		conn_flush(uc);
+	conn_flush(s->s_cc);
+	/*
+	 * The client is read, and watched for a close, except while the
+	 * response to a request that ends the connection is under way:
+	 * nothing more is wanted from it then, and a client that sends
+	 * one request as it connects is never registered with epoll.
+	 */
+	if (s->s_cstate != SESSION_C_CLOSING &&
+	    (s->s_cstate != SESSION_C_WAIT || s->s_rq.rq_keepalive) &&
+	    conn_read_start(s->s_cc) == -1)
+		session_close(s);
+}
+
 static void
-session_read_cb(struct bufferevent *bev, void *arg)
+session_read_cb(struct conn *c, void *arg)
 {
 	struct session	*s = arg;
 
-	(void)bev;
+	(void)c;
 	ASSERT(s->magic == SESSION_MAGIC);
-	if (session_client_process(s) == -1)
-		session_close(s);
+	session_cb_end(s, session_client_process(s));
 }
 
 /* The client took some of its output: more response, or the end. */
 static void
-session_write_cb(struct bufferevent *bev, void *arg)
+session_write_cb(struct conn *c, void *arg)
 {
 	struct session	*s = arg;
 	int		 rc = 0;
@@ -284,7 +300,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 	ASSERT(s->magic == SESSION_MAGIC);
 	switch (s->s_cstate) {
 	case SESSION_C_CLOSING:
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (evbuffer_get_length(conn_output(c)) == 0)
 			rc = -1;
 		break;
 	case SESSION_C_TUNNEL:
@@ -295,26 +311,25 @@ session_write_cb(struct bufferevent *bev, void *arg)
 			rc = session_resp_pump(s);
 		break;
 	}
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 static void
-session_event_cb(struct bufferevent *bev, short what, void *arg)
+session_event_cb(struct conn *c, int what, void *arg)
 {
 	struct session	*s = arg;
 	int		 rc = 0;
 
-	(void)bev;
+	(void)c;
 	ASSERT(s->magic == SESSION_MAGIC);
-	if (what & BEV_EVENT_ERROR) {
+	if (what & CONN_EV_ERROR) {
 		log_debug("listener %s: client %s: connection error",
 		    s->s_lconf->li_name, s->s_client_ip);
 		s->s_error = true;
 		session_close(s);
 		return;
 	}
-	if (!(what & BEV_EVENT_EOF))
+	if (!(what & CONN_EV_EOF))
 		return;
 	/*
 	 * The client has finished sending (it may still read: socat and
@@ -333,8 +348,7 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	case SESSION_C_CLOSING:		/* the write callback closes */
 		break;
 	}
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 static void
@@ -345,8 +359,7 @@ session_kick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ASSERT(s->magic == SESSION_MAGIC);
-	if (session_client_process(s) == -1)
-		session_close(s);
+	session_cb_end(s, session_client_process(s));
 }
 
 /* The client-side timer: header, body, keep-alive, tunnel, closing. */
@@ -379,8 +392,7 @@ session_ctimer_cb(evutil_socket_t fd, short what, void *arg)
 	case SESSION_C_CLOSING:
 		break;
 	}
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -393,7 +405,7 @@ session_ctimer_cb(evutil_socket_t fd, short what, void *arg)
 int
 session_client_process(struct session *s)
 {
-	struct evbuffer	*in = bufferevent_get_input(s->s_cbev);
+	struct evbuffer	*in = conn_input(s->s_cc);
 
 	for (;;) {
 		switch (s->s_cstate) {
@@ -409,18 +421,24 @@ session_client_process(struct session *s)
 			clock_gettime(CLOCK_REALTIME, &s->s_rq.rq_start_wall);
 			s->s_cstate = SESSION_C_HEAD;
 			/* The first head's clock started at accept. */
-			if (s->s_nreq++ > 0)
-				session_timer(s->s_ctimer,
-				    s->s_lconf->li_timeouts.lt_client_header);
+			s->s_rq.rq_head_timed = s->s_nreq++ == 0;
 			/* FALLTHROUGH */
 		case SESSION_C_HEAD:
 			if (session_head(s) == -1)
 				return (-1);
+			if (s->s_cstate != SESSION_C_HEAD)
+				break;
+			/*
+			 * More of the head is due: its clock starts (a head
+			 * that came whole never touches the timer).
+			 */
+			if (!s->s_rq.rq_head_timed) {
+				s->s_rq.rq_head_timed = true;
+				session_timer(s->s_ctimer,
+				    s->s_lconf->li_timeouts.lt_client_header);
+			}
 			/* A head cut short by the client gets no answer. */
-			if (s->s_cstate == SESSION_C_HEAD)
-				return (s->s_client_eof ? session_closing(s) :
-				    0);
-			break;
+			return (s->s_client_eof ? session_closing(s) : 0);
 		case SESSION_C_BODY:
 			if (s->s_ustate != SESSION_U_WAIT &&
 			    s->s_ustate != SESSION_U_BODY)
@@ -477,7 +495,7 @@ session_limits(const struct conf_listener *li, struct http_limits *lim)
 static int
 session_head(struct session *s)
 {
-	struct evbuffer		*in = bufferevent_get_input(s->s_cbev);
+	struct evbuffer		*in = conn_input(s->s_cc);
 	enum http_parse_result	 r;
 	int			 status;
 
@@ -518,7 +536,7 @@ session_reply_hdr(struct session *s, int status, const char *text,
     const char *name, const char *value)
 {
 	struct session_req	*rq = &s->s_rq;
-	struct evbuffer		*out = bufferevent_get_output(s->s_cbev);
+	struct evbuffer		*out = conn_output(s->s_cc);
 	struct http_msg		*msg;
 	char			 buf[64];
 	size_t			 len;
@@ -578,7 +596,7 @@ int
 session_txn_done(struct session *s)
 {
 	struct session_req	*rq = &s->s_rq;
-	struct evbuffer		*in = bufferevent_get_input(s->s_cbev);
+	struct evbuffer		*in = conn_input(s->s_cc);
 	bool			 close;
 
 	session_log(s);
@@ -589,7 +607,6 @@ session_txn_done(struct session *s)
 	    (s->s_client_eof && evbuffer_get_length(in) == 0);
 	memset(rq, 0, sizeof(*rq));
 	s->s_ustate = SESSION_U_NONE;
-	evtimer_del(s->s_utimer);
 	if (close)
 		return (session_closing(s));
 	s->s_cstate = SESSION_C_IDLE;
@@ -608,10 +625,11 @@ static int
 session_closing(struct session *s)
 {
 	s->s_cstate = SESSION_C_CLOSING;
-	bufferevent_disable(s->s_cbev, EV_READ);
-	bufferevent_setwatermark(s->s_cbev, EV_WRITE, 0, 0);
-	if (evbuffer_get_length(bufferevent_get_output(s->s_cbev)) == 0)
+	conn_flush(s->s_cc);
+	if (evbuffer_get_length(conn_output(s->s_cc)) == 0)
 		return (-1);
+	conn_read_stop(s->s_cc);
+	conn_watermarks(s->s_cc, SESSION_WATERMARK, 0);
 	session_timer(s->s_ctimer, s->s_lconf->li_timeouts.lt_keepalive);
 	return (0);
 }
@@ -649,8 +667,10 @@ session_attempt_end(struct session *s, bool keep)
 		pool_queue_leave(rq->rq_pool->bp_vm, rq->rq_ticket);
 		rq->rq_ticket = 0;
 	}
-	http_parser_free(s->s_respp);
-	s->s_respp = NULL;
+	if (!s->s_respp_reuse) {
+		http_parser_free(s->s_respp);
+		s->s_respp = NULL;
+	}
 	evtimer_del(s->s_utimer);
 }
 
@@ -684,9 +704,13 @@ session_log(struct session *s)
 	if (!rq->rq_active || s->s_rt->rt_log == NULL)
 		return;
 	rq->rq_active = false;
+	/* Without an access log, the header fields are not copied. */
+	if (s->s_rt->rt_conf->c_log.lg_access == CONF_ACCESS_OFF)
+		head = false;
 	memset(&e, 0, sizeof(e));
 	e.ae_start = rq->rq_start_wall;
 	e.ae_client = s->s_client_ip;
+	e.ae_version = rq->rq_version;
 	if (head) {
 		v = http_msg_method_name(msg, &len);
 		session_log_str(method, sizeof(method), v, len);
@@ -694,7 +718,6 @@ session_log(struct session *s)
 		session_log_str(target, sizeof(target), v, len);
 		e.ae_method = method;
 		e.ae_target = target;
-		e.ae_version = rq->rq_version;
 	}
 	e.ae_status = rq->rq_status != 0 ? rq->rq_status :
 	    SESSION_STATUS_ABORTED;
@@ -705,15 +728,18 @@ session_log(struct session *s)
 	    NULL;
 	e.ae_upstream = rq->rq_ntried > 0 ? rq->rq_pool->bp_backends[
 	    rq->rq_tried[rq->rq_ntried - 1]].be_name : NULL;
-	v = head ? http_msg_get(msg, "X-Request-Id", &len) : NULL;
-	session_log_str(rid, sizeof(rid), v, len);
-	e.ae_request_id = v != NULL ? rid : NULL;
-	v = head ? http_msg_get(msg, "User-Agent", &len) : NULL;
-	session_log_str(ua, sizeof(ua), v, len);
-	e.ae_user_agent = v != NULL ? ua : NULL;
-	v = head ? http_msg_get(msg, "Referer", &len) : NULL;
-	session_log_str(ref, sizeof(ref), v, len);
-	e.ae_referer = v != NULL ? ref : NULL;
+	if (head && (v = http_msg_get(msg, "X-Request-Id", &len)) != NULL) {
+		session_log_str(rid, sizeof(rid), v, len);
+		e.ae_request_id = rid;
+	}
+	if (head && (v = http_msg_get(msg, "User-Agent", &len)) != NULL) {
+		session_log_str(ua, sizeof(ua), v, len);
+		e.ae_user_agent = ua;
+	}
+	if (head && (v = http_msg_get(msg, "Referer", &len)) != NULL) {
+		session_log_str(ref, sizeof(ref), v, len);
+		e.ae_referer = ref;
+	}
 	e.ae_ttfb_us = rq->rq_ttfb_us;
 	e.ae_total_us = (mtime_now_ns() - rq->rq_start_ns) / 1000;
 	e.ae_upstream_us = rq->rq_up_us;

@@ -26,8 +26,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "conf/conf.h"
@@ -36,6 +34,7 @@
 #include "pool/lb.h"
 #include "pool/pool.h"
 #include "proxy/backend.h"
+#include "proxy/conn.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/route.h"
 #include "proxy/runtime.h"
@@ -88,7 +87,7 @@ session_req_head(struct session *s)
 {
 	struct session_req		*rq = &s->s_rq;
 	struct http_msg			*msg = http_parser_msg(s->s_reqp);
-	struct evbuffer			*in = bufferevent_get_input(s->s_cbev);
+	struct evbuffer			*in = conn_input(s->s_cc);
 	struct session_req_target	 t;
 	const struct conf		*conf = s->s_rt->rt_conf;
 	long				 ri;
@@ -280,7 +279,7 @@ session_req_rewrite(struct session *s, struct http_msg *msg,
 	/* Only corral says who a TLS client is (mTLS), never the client. */
 	(void)http_msg_remove(msg, SESSION_REQ_CERT_FIELD);
 	if (s->s_tls && (subject = tls_client_cert_subject(
-	    bufferevent_openssl_get_ssl(s->s_cbev), cert, sizeof(cert))) !=
+	    conn_ssl(s->s_cc), cert, sizeof(cert))) !=
 	    NULL && http_msg_add(msg, SESSION_REQ_CERT_FIELD, subject) == -1)
 		goto out;
 	evbuffer_drain(s->s_head, evbuffer_get_length(s->s_head));
@@ -520,14 +519,14 @@ int
 session_req_body(struct session *s)
 {
 	struct session_req	*rq = &s->s_rq;
-	struct evbuffer		*in = bufferevent_get_input(s->s_cbev);
+	struct evbuffer		*in = conn_input(s->s_cc);
 	struct evbuffer		*out;
 	enum http_parse_result	 r;
 	size_t			 len;
 	int			 status;
 
 	ASSERT(s->s_up != NULL);
-	out = bufferevent_get_output(upstream_bev(s->s_up));
+	out = conn_output(upstream_conn(s->s_up));
 	while (s->s_cstate == SESSION_C_BODY) {
 		if ((len = evbuffer_get_length(out)) >= SESSION_WATERMARK) {
 			/* The backend is behind: not the client's fault. */

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "conf/conf.h"
@@ -30,25 +29,27 @@
 #include "lib/mtime.h"
 #include "pool/pool.h"
 #include "proxy/backend.h"
+#include "proxy/conn.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/runtime.h"
 #include "proxy/upstream.h"
 
 #define SESSION_CONTINUE	"HTTP/1.1 100 Continue\r\n\r\n"
+#define SESSION_COPY_MAX	2048	/* body bytes copied, not moved */
 
 /* session_resp_failed() flags. */
 #define SESSION_FAIL_COUNT	0x01	/* the backend's fault: count it */
 #define SESSION_FAIL_RETRY	0x02	/* another attempt may follow */
 #define SESSION_FAIL_UNSENT	0x04	/* never connected: nothing sent */
 
-static void	session_resp_read_cb(struct bufferevent *bev, void *arg);
-static void	session_resp_write_cb(struct bufferevent *bev, void *arg);
-static void	session_resp_event_cb(struct bufferevent *bev, short what,
-		    void *arg);
+static void	session_resp_read_cb(struct conn *c, void *arg);
+static void	session_resp_write_cb(struct conn *c, void *arg);
+static void	session_resp_event_cb(struct conn *c, int what, void *arg);
 static int	session_resp_head(struct session *s);
 static int	session_resp_eof(struct session *s);
 static int	session_resp_end(struct session *s);
 static int	session_resp_forward(struct session *s, struct evbuffer *out);
+static int	session_resp_wait(struct session *s, bool moved);
 
 void
 session_resp_ready_cb(struct upstream *up, enum upstream_error err,
@@ -65,8 +66,7 @@ session_resp_ready_cb(struct upstream *up, enum upstream_error err,
 		rc = session_resp_failed(s, err == UPSTREAM_TIMEOUT ? 503 :
 		    502, upstream_strerror(err), SESSION_FAIL_COUNT |
 		    SESSION_FAIL_RETRY | SESSION_FAIL_UNSENT);
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 /*
@@ -77,34 +77,36 @@ int
 session_resp_attach(struct session *s, struct upstream *up)
 {
 	struct session_req	*rq = &s->s_rq;
-	struct bufferevent	*bev = upstream_bev(up);
+	struct conn		*uc = upstream_conn(up);
 
 	s->s_up = up;
-	bufferevent_setcb(bev, session_resp_read_cb, session_resp_write_cb,
+	conn_setcb(uc, session_resp_read_cb, session_resp_write_cb,
 	    session_resp_event_cb, s);
-	bufferevent_setwatermark(bev, EV_READ, 0, SESSION_WATERMARK);
-	bufferevent_setwatermark(bev, EV_WRITE, SESSION_WATERMARK / 2, 0);
-	if (bufferevent_enable(bev, EV_READ | EV_WRITE) == -1)
+	conn_watermarks(uc, SESSION_WATERMARK, SESSION_WATERMARK / 2);
+	if (conn_read_start(uc) == -1)
 		return (session_resp_failed(s, 502, "cannot enable",
 		    SESSION_FAIL_RETRY));
-	http_parser_free(s->s_respp);
-	if ((s->s_respp = http_parser_new(HTTP_PARSER_RESPONSE, NULL)) ==
-	    NULL)
-		return (-1);
+	/* The last response's parser, if it ended cleanly: no allocation. */
+	if (!s->s_respp_reuse) {
+		http_parser_free(s->s_respp);
+		if ((s->s_respp = http_parser_new(HTTP_PARSER_RESPONSE,
+		    NULL)) == NULL)
+			return (-1);
+	}
+	s->s_respp_reuse = false;
 	http_parser_set_request(s->s_respp, rq->rq_method, rq->rq_upgrade);
 	rq->rq_resp_any = false;
 	rq->rq_resp_1xx = false;
 	rq->rq_up_eof = false;
-	if (evbuffer_add(bufferevent_get_output(bev),
-	    evbuffer_pullup(s->s_head, -1), evbuffer_get_length(s->s_head)) ==
-	    -1)
+	if (evbuffer_add(conn_output(uc), evbuffer_pullup(s->s_head, -1),
+	    evbuffer_get_length(s->s_head)) == -1)
 		return (-1);
 	s->s_ustate = SESSION_U_WAIT;
 	session_timer(s->s_utimer, rq->rq_route->ro_timeouts.rt_response);
 	/* RFC 9110 §10.1.1: the body is wanted now. */
 	if (rq->rq_expect && !rq->rq_done && !rq->rq_continue) {
 		rq->rq_continue = true;
-		if (evbuffer_add(bufferevent_get_output(s->s_cbev),
+		if (evbuffer_add(conn_output(s->s_cc),
 		    SESSION_CONTINUE, strlen(SESSION_CONTINUE)) == -1)
 			return (-1);
 	}
@@ -185,68 +187,64 @@ session_resp_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    s->s_rq.rq_be != NULL ? s->s_rq.rq_be->be_name : "-");
 		rc = -1;
 	}
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 /* ------------------------------------------------------------------ */
 
 static void
-session_resp_read_cb(struct bufferevent *bev, void *arg)
+session_resp_read_cb(struct conn *c, void *arg)
 {
 	struct session	*s = arg;
 	int		 rc = 0;
 
 	ASSERT(s->magic == SESSION_MAGIC);
-	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+	if (evbuffer_get_length(conn_input(c)) > 0)
 		s->s_rq.rq_resp_any = true;
 	if (s->s_cstate == SESSION_C_TUNNEL)
 		rc = tunnel_pump(s);
 	else
 		rc = session_resp_pump(s);
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 /* The backend took some of the request: more body may go. */
 static void
-session_resp_write_cb(struct bufferevent *bev, void *arg)
+session_resp_write_cb(struct conn *c, void *arg)
 {
 	struct session	*s = arg;
 	int		 rc = 0;
 
-	(void)bev;
+	(void)c;
 	ASSERT(s->magic == SESSION_MAGIC);
 	if (s->s_cstate == SESSION_C_BODY)
 		rc = session_req_body(s);
 	else if (s->s_cstate == SESSION_C_TUNNEL)
 		rc = tunnel_pump(s);
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 static void
-session_resp_event_cb(struct bufferevent *bev, short what, void *arg)
+session_resp_event_cb(struct conn *c, int what, void *arg)
 {
 	struct session	*s = arg;
 	int		 rc;
 
-	(void)bev;
+	(void)c;
 	ASSERT(s->magic == SESSION_MAGIC);
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+	if (!(what & (CONN_EV_EOF | CONN_EV_ERROR)))
 		return;
-	if (what & BEV_EVENT_ERROR)
+	if (what & CONN_EV_ERROR)
 		log_debug("pool %s: backend %s: %s", s->s_rq.rq_pool != NULL ?
 		    s->s_rq.rq_pool->bp_conf->pl_name : "-",
 		    s->s_rq.rq_be != NULL ? s->s_rq.rq_be->be_name : "-",
-		    strerror(EVUTIL_SOCKET_ERROR()));
+		    strerror(errno));
 	s->s_rq.rq_up_eof = true;
 	if (s->s_cstate == SESSION_C_TUNNEL)
 		rc = tunnel_pump(s);
 	else
 		rc = session_resp_pump(s);
-	if (rc == -1)
-		session_close(s);
+	session_cb_end(s, rc);
 }
 
 /*
@@ -258,16 +256,18 @@ int
 session_resp_pump(struct session *s)
 {
 	struct session_req	*rq = &s->s_rq;
-	struct evbuffer		*in, *out = bufferevent_get_output(s->s_cbev);
+	struct evbuffer		*in, *out = conn_output(s->s_cc);
 	enum http_parse_result	 r;
 	size_t			 room, len;
+	bool			 moved = false;
 
 	while (s->s_ustate == SESSION_U_WAIT || s->s_ustate == SESSION_U_BODY) {
-		in = bufferevent_get_input(upstream_bev(s->s_up));
+		in = conn_input(upstream_conn(s->s_up));
 		room = SESSION_WATERMARK;
 		if (s->s_ustate == SESSION_U_BODY) {
+			/* The write callback resumes. */
 			if ((len = evbuffer_get_length(out)) >= room)
-				return (0);	/* the write callback resumes */
+				return (session_resp_wait(s, moved));
 			room -= len;
 		}
 		r = http_parse(s->s_respp, in, s->s_body, room);
@@ -275,15 +275,17 @@ session_resp_pump(struct session *s)
 		case HTTP_PARSE_OK:
 		case HTTP_PARSE_AGAIN:
 			if (!rq->rq_up_eof)
-				return (0);
+				return (session_resp_wait(s, moved));
 			return (session_resp_eof(s));
 		case HTTP_PARSE_HEAD:
 			if (session_resp_head(s) == -1)
 				return (-1);
+			moved = true;
 			break;
 		case HTTP_PARSE_BODY:
 			if (session_resp_forward(s, out) == -1)
 				return (-1);
+			moved = true;
 			break;
 		case HTTP_PARSE_DONE:
 			if (rq->rq_resp_1xx) {
@@ -306,6 +308,20 @@ session_resp_pump(struct session *s)
 			    SESSION_FAIL_COUNT));
 		}
 	}
+	return (session_resp_wait(s, moved));
+}
+
+/*
+ * The response waits for the backend or for the client: if bytes moved
+ * in this call, its idle timeout starts again (once per call, not once
+ * per batch of bytes).
+ */
+static int
+session_resp_wait(struct session *s, bool moved)
+{
+	if (moved && s->s_ustate == SESSION_U_BODY)
+		session_timer(s->s_utimer,
+		    s->s_rq.rq_route->ro_timeouts.rt_idle);
 	return (0);
 }
 
@@ -333,7 +349,7 @@ session_resp_head(struct session *s)
 {
 	struct session_req	*rq = &s->s_rq;
 	struct http_msg		*msg = http_parser_msg(s->s_respp);
-	struct evbuffer		*out = bufferevent_get_output(s->s_cbev);
+	struct evbuffer		*out = conn_output(s->s_cc);
 	enum http_framing	 f;
 	int			 status = http_msg_status(msg);
 	bool			 close;
@@ -376,7 +392,6 @@ session_resp_head(struct session *s)
 	rq->rq_resp_started = true;
 	rq->rq_resp_framing = f;
 	s->s_ustate = SESSION_U_BODY;
-	session_timer(s->s_utimer, rq->rq_route->ro_timeouts.rt_idle);
 	return (0);
 }
 
@@ -390,10 +405,18 @@ session_resp_forward(struct session *s, struct evbuffer *out)
 	if (n == 0)
 		return (0);
 	rq->rq_bytes_out += n;
-	if (rq->rq_route->ro_timeouts.rt_idle > 0)
-		session_timer(s->s_utimer, rq->rq_route->ro_timeouts.rt_idle);
 	if (rq->rq_resp_framing == HTTP_FRAMING_CHUNKED)
 		return (http_write_chunk(out, s->s_body));
+	/*
+	 * A short body is copied behind the head, so that the response is
+	 * one buffer: one write(2), and one record for TLS.  A long one
+	 * moves without a copy.
+	 */
+	if (n <= SESSION_COPY_MAX) {
+		if (evbuffer_add(out, evbuffer_pullup(s->s_body, -1), n) == -1)
+			return (-1);
+		return (evbuffer_drain(s->s_body, n));
+	}
 	return (evbuffer_add_buffer(out, s->s_body));
 }
 
@@ -404,10 +427,12 @@ session_resp_end(struct session *s)
 	struct session_req	*rq = &s->s_rq;
 
 	if (rq->rq_resp_framing == HTTP_FRAMING_CHUNKED &&
-	    http_write_last_chunk(bufferevent_get_output(s->s_cbev)) == -1)
+	    http_write_last_chunk(conn_output(s->s_cc)) == -1)
 		return (-1);
 	if (rq->rq_up_eof)
 		rq->rq_up_keep = false;
+	/* Between two messages of a kept-alive stream: the next may use it. */
+	s->s_respp_reuse = rq->rq_up_keep;
 	s->s_ustate = SESSION_U_DONE;
 	return (session_txn_done(s));
 }

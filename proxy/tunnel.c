@@ -7,11 +7,11 @@
  * tunnel.  Runs on the session's worker thread.
  */
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "conf/conf.h"
 #include "lib/mtime.h"
+#include "proxy/conn.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/upstream.h"
 
@@ -25,7 +25,7 @@ tunnel_start(struct session *s)
 	struct http_msg		*msg = http_parser_msg(s->s_respp);
 
 	if (http_rewrite_response(msg, NULL, 1) == -1 ||
-	    http_write_head(bufferevent_get_output(s->s_cbev), msg,
+	    http_write_head(conn_output(s->s_cc), msg,
 	    HTTP_FRAMING_NONE, 0) == -1)
 		return (-1);
 	rq->rq_status = 101;
@@ -34,7 +34,7 @@ tunnel_start(struct session *s)
 	s->s_ustate = SESSION_U_DONE;
 	evtimer_del(s->s_utimer);
 	session_timer(s->s_ctimer, rq->rq_route->ro_timeouts.rt_idle);
-	if (bufferevent_enable(s->s_cbev, EV_READ | EV_WRITE) == -1)
+	if (conn_read_start(s->s_cc) == -1)
 		return (-1);
 	return (tunnel_pump(s));
 }
@@ -43,11 +43,11 @@ tunnel_start(struct session *s)
 int
 tunnel_pump(struct session *s)
 {
-	struct bufferevent	*ubev = upstream_bev(s->s_up);
-	struct evbuffer		*cin = bufferevent_get_input(s->s_cbev);
-	struct evbuffer		*cout = bufferevent_get_output(s->s_cbev);
-	struct evbuffer		*uin = bufferevent_get_input(ubev);
-	struct evbuffer		*uout = bufferevent_get_output(ubev);
+	struct conn		*uc = upstream_conn(s->s_up);
+	struct evbuffer		*cin = conn_input(s->s_cc);
+	struct evbuffer		*cout = conn_output(s->s_cc);
+	struct evbuffer		*uin = conn_input(uc);
+	struct evbuffer		*uout = conn_output(uc);
 	size_t			 up, down;
 
 	up = tunnel_move(cin, uout);
@@ -64,12 +64,12 @@ tunnel_pump(struct session *s)
 	if (s->s_client_eof && evbuffer_get_length(cin) == 0) {
 		if (evbuffer_get_length(uout) == 0)
 			return (-1);
-		bufferevent_setwatermark(ubev, EV_WRITE, 0, 0);
+		conn_watermarks(uc, SESSION_WATERMARK, 0);
 	}
 	if (s->s_rq.rq_up_eof && evbuffer_get_length(uin) == 0) {
 		if (evbuffer_get_length(cout) == 0)
 			return (-1);
-		bufferevent_setwatermark(s->s_cbev, EV_WRITE, 0, 0);
+		conn_watermarks(s->s_cc, SESSION_WATERMARK, 0);
 	}
 	return (0);
 }

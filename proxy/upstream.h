@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 struct backend;
-struct bufferevent;
+struct conn;
 struct event_base;
 struct upstream;
 
@@ -50,10 +50,11 @@ struct upstream		*upstream_connect(struct event_base *base,
 			    upstream_ready_cb cb, void *arg);
 
 /*
- * The connection's bufferevent, once ready.  Its owner sets the
- * callbacks and watermarks it wants; upstream_idle_put() resets them.
+ * The connection (proxy/conn.h), once ready: reading, without callbacks.
+ * Its owner sets the callbacks and watermarks it wants and flushes what
+ * it queues; upstream_idle_put() resets them.
  */
-struct bufferevent	*upstream_bev(struct upstream *up);
+struct conn		*upstream_conn(struct upstream *up);
 struct backend		*upstream_backend(const struct upstream *up);
 /* Whether it came from an idle pool (it has carried a request before). */
 bool			 upstream_reused(const struct upstream *up);

@@ -27,10 +27,10 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "proxy/backend.h"
+#include "proxy/conn.h"
 #include "proxy/upstream.h"
 
 #define TEST_DEADLINE_MS	3000
@@ -249,9 +249,9 @@ test_upstream_tcp_connects_and_carries_bytes(void **state)
 	up = test_up_ready(&t, &peer);
 	assert_false(upstream_reused(up));
 	assert_ptr_equal(upstream_backend(up), &t.b);
-	assert_int_equal(evbuffer_add(bufferevent_get_output(upstream_bev(up)),
+	assert_int_equal(evbuffer_add(conn_output(upstream_conn(up)),
 	    "ping", 4), 0);
-	bufferevent_enable(upstream_bev(up), EV_WRITE);
+	conn_flush(upstream_conn(up));
 	test_up_recv(&t, peer, buf, 4);
 	assert_string_equal(buf, "ping");
 	upstream_free(up);
@@ -498,9 +498,8 @@ test_upstream_idle_keeps_none_or_dirty(void **state)
 	b = test_up_ready(&t, &pb);
 	/* Unread response bytes: the connection is out of step. */
 	assert_int_equal(write(pb, "x", 1), 1);
-	bufferevent_enable(upstream_bev(b), EV_READ);
-	while (evbuffer_get_length(bufferevent_get_input(upstream_bev(b))) ==
-	    0)
+	assert_int_equal(conn_read_start(upstream_conn(b)), 0);
+	while (evbuffer_get_length(conn_input(upstream_conn(b))) == 0)
 		event_base_loop(t.base, EVLOOP_ONCE);
 	upstream_idle_put(&ui, b);
 	assert_int_equal(ui.ui_n, 0);
