@@ -333,6 +333,8 @@ main_workers(struct main_ctx *m)
 			rc = -1;
 			break;
 		}
+		worker_set_metrics(m->m_workers[i],
+		    metrics_shard(m->m_metrics, i));
 		for (j = 0; j < m->m_nlisteners && rc == 0; j++)
 			rc = worker_listen(m->m_workers[i], j,
 			    listener_take(m->m_listeners[j], i));

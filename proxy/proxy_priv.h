@@ -34,6 +34,7 @@ struct event;
 struct event_base;
 struct evbuffer;
 struct listener_acceptor;
+struct metrics_shard;
 struct pool_set;
 struct runtime;
 struct upstream;
@@ -77,6 +78,7 @@ struct worker {
 	bool			 w_draining;
 	_Atomic bool		 w_done;	/* drained; main reads it */
 	uint64_t		 w_rand;	/* lb_rand() state */
+	struct metrics_shard	*w_metrics;	/* main's; ours to write */
 	uint8_t			 w_entropy[256];	/* getrandom() bytes... */
 	size_t			 w_nentropy;	/* ...not handed out yet */
 };

@@ -37,6 +37,7 @@
 #include "lib/log.h"
 #include "lib/mtime.h"
 #include "proxy/accesslog.h"
+#include "proxy/metrics.h"
 #include "pool/pool.h"
 #include "proxy/backend.h"
 #include "proxy/conn.h"
@@ -745,5 +746,6 @@ session_log(struct session *s)
 	e.ae_upstream_us = rq->rq_up_us;
 	e.ae_retries = rq->rq_retries + (rq->rq_free_retry ? 1 : 0);
 	e.ae_tls = s->s_tls;
+	metrics_request(s->s_worker->w_metrics, &e);
 	accesslog_write(s->s_rt->rt_log, &e);
 }

@@ -298,3 +298,9 @@ worker_random(void *arg, void *buf, size_t len)
 	}
 	return (0);
 }
+
+void
+worker_set_metrics(struct worker *w, struct metrics_shard *ms)
+{
+	w->w_metrics = ms;
+}

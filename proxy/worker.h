@@ -13,6 +13,7 @@
 
 struct event_base;
 struct event;
+struct metrics_shard;
 struct runtime;
 struct worker;
 
@@ -25,6 +26,8 @@ struct worker	*worker_new(size_t id, struct runtime *rt,
 		    struct event *drained);
 /* Before worker_start(): accept on <fd> (taken) for listener <li>. */
 int		 worker_listen(struct worker *w, size_t li, int fd);
+/* Before worker_start(): count requests into <ms> (borrowed). */
+void		 worker_set_metrics(struct worker *w, struct metrics_shard *ms);
 /* Starts the thread.  0 or -1. */
 int		 worker_start(struct worker *w);
 /* Any thread: new sessions get <rt> from now on (a reference is taken). */
