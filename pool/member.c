@@ -334,7 +334,12 @@ member_kill(struct member *m, enum member_why why, const char *text)
 
 	health_probe_free(m->m_probe);
 	m->m_probe = NULL;
-	if (m->m_why == MEMBER_WHY_NONE)
+	/*
+	 * A member still serving may carry the reason of a replacement
+	 * not made yet (member_replace()): what stops it now is this.
+	 */
+	if (m->m_why == MEMBER_WHY_NONE || m->m_state == MEMBER_BOOTING ||
+	    m->m_state == MEMBER_READY)
 		m->m_why = why;
 	if (m->m_state != MEMBER_FAILED) {
 		if (member_why_asked(why))
@@ -401,6 +406,12 @@ member_exited(struct member *m, int status)
 
 	spawn_exit_reason(status, reason, sizeof(reason));
 	member_last_line(m, line, sizeof(line));
+	/*
+	 * Not told to stop (m_why may name a replacement still booting):
+	 * it crashed or exited, whatever was planned for it.
+	 */
+	if (was == MEMBER_BOOTING || was == MEMBER_READY)
+		why = MEMBER_WHY_NONE;
 	if (pool->p_stopping && why == MEMBER_WHY_NONE)
 		why = MEMBER_WHY_SHUTDOWN;
 	else if (was == MEMBER_DRAINING && why == MEMBER_WHY_NONE)
@@ -415,7 +426,9 @@ member_exited(struct member *m, int status)
 		    m->m_slot, reason);
 	else {
 		pool->p_exits++;
-		pool->p_replaced[why]++;	/* reconcile boots another */
+		/* Reconcile boots another, unless one was booting already. */
+		if (!m->m_recycle)
+			pool->p_replaced[why]++;
 		log_warnx("pool %s: vm %zu: exited while %s (%s)%s%s",
 		    pool->p_name, m->m_slot, member_state_name(was), reason,
 		    line[0] != '\0' ? ": " : "", line);

@@ -17,7 +17,11 @@
  * the proxy's strict parser with small limits, a connection answers one
  * request at a time (pipelined ones wait in its input, bounded by the
  * parser and ADMIN_INPUT_MAX), each request must arrive within
- * ADMIN_REQUEST_MS, and at most ADMIN_CONNS_MAX connections are open.
+ * ADMIN_REQUEST_MS, and at most ADMIN_CONNS_MAX connections are open:
+ * a_conns is kept least recently active first, and a newcomer over the
+ * limit closes the first one not sending a response, so that clients
+ * holding connections with requests trickling in cannot lock a scraper
+ * out.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -97,6 +101,7 @@ struct admin_conn {
 	struct http_parser	*c_p;
 	struct event		*c_deadline;
 	bool			 c_close;	/* once the output is flushed */
+	bool			 c_eof;		/* the client sent all it will */
 };
 
 /* A response being built. */
@@ -115,6 +120,7 @@ static void	 admin_accept_cb(struct evconnlistener *lev,
 static void	 admin_accept_error_cb(struct evconnlistener *lev,
 		    void *arg);
 static void	 admin_retry_cb(evutil_socket_t fd, short what, void *arg);
+static bool	 admin_make_room(struct admin *a);
 static void	 admin_conn_free(struct admin_conn *c);
 static void	 admin_conn_read_cb(struct bufferevent *bev, void *arg);
 static void	 admin_conn_write_cb(struct bufferevent *bev, void *arg);
@@ -225,7 +231,9 @@ admin_listen_fd(struct admin *a, int fd)
 		errno = EBUSY;
 		return (-1);
 	}
-	if ((a->a_lev = evconnlistener_new(a->a_base, admin_accept_cb, a,
+	/* A blocking listener would stall the loop on a spurious wake-up. */
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    (a->a_lev = evconnlistener_new(a->a_base, admin_accept_cb, a,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd)) == NULL) {
 		close(fd);
 		return (-1);
@@ -333,15 +341,38 @@ admin_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	(void)sa;
 	(void)salen;
 	ASSERT(a->magic == ADMIN_MAGIC);
-	if (a->a_nconns >= ADMIN_CONNS_MAX) {
+	if (!admin_make_room(a)) {
 		/* No reply: it would cost what the limit saves. */
-		log_debug("admin: %d connections open, refusing one",
-		    ADMIN_CONNS_MAX);
+		log_debug("admin: %d connections sending responses, refusing "
+		    "one", ADMIN_CONNS_MAX);
 		close(fd);
 		return;
 	}
 	if (admin_serve(a, fd) == -1)
 		log_warnx("admin: out of memory for a connection");
+}
+
+/*
+ * Under ADMIN_CONNS_MAX, or made so by closing the least recently active
+ * connection that is not sending a response.  False if all are.
+ */
+static bool
+admin_make_room(struct admin *a)
+{
+	struct admin_conn	*c;
+
+	if (a->a_nconns < ADMIN_CONNS_MAX)
+		return (true);
+	TAILQ_FOREACH(c, &a->a_conns, c_entry) {
+		if (c->c_bev != NULL && evbuffer_get_length(
+		    bufferevent_get_output(c->c_bev)) > 0)
+			continue;
+		log_debug("admin: %d connections open, closing the least "
+		    "recently active", ADMIN_CONNS_MAX);
+		admin_conn_free(c);
+		return (true);
+	}
+	return (false);
 }
 
 /* accept() failed (EMFILE...): stop for a while instead of spinning. */
@@ -427,14 +458,20 @@ admin_conn_free(struct admin_conn *c)
 	free(c);
 }
 
-/* The next request (or the end of a keep-alive pause) is due by then. */
+/*
+ * The next request (or the end of a keep-alive pause) is due by then;
+ * the connection is now the most recently active.
+ */
 static void
 admin_conn_arm(struct admin_conn *c)
 {
+	struct admin	*a = c->c_admin;
 	struct timeval	 tv = { ADMIN_REQUEST_MS / 1000,
 			    (ADMIN_REQUEST_MS % 1000) * 1000 };
 
 	evtimer_add(c->c_deadline, &tv);
+	TAILQ_REMOVE(&a->a_conns, c, c_entry);
+	TAILQ_INSERT_TAIL(&a->a_conns, c, c_entry);
 }
 
 static void
@@ -465,9 +502,9 @@ admin_conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct admin_conn	*c = arg;
 
-	(void)bev;
 	ASSERT(c->magic == ADMIN_CONN_MAGIC);
-	if (c->c_close || admin_conn_process(c) == -1)
+	if (c->c_close || admin_conn_process(c) == -1 || (c->c_eof &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0))
 		admin_conn_free(c);
 }
 
@@ -477,12 +514,17 @@ admin_conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct admin_conn	*c = arg;
 
 	ASSERT(c->magic == ADMIN_CONN_MAGIC);
-	/* A client that half-closes after its request still gets it. */
-	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0) {
-		c->c_close = true;
+	/*
+	 * A client that half-closes after its requests still gets them all,
+	 * one at a time as ever (those pipelined wait in the input); the
+	 * connection goes once nothing complete is left to answer.
+	 */
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)) {
+		c->c_eof = true;
 		bufferevent_disable(bev, EV_READ);
-		return;
+		if (admin_conn_process(c) == 0 &&
+		    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			return;
 	}
 	admin_conn_free(c);
 }

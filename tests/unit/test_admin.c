@@ -16,6 +16,10 @@
 
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +40,7 @@
 
 #define TEST_REPLY_MAX	65536
 #define TEST_WAIT_MS	2000
+#define TEST_SLOW_CONNS	32	/* admin.c's ADMIN_CONNS_MAX */
 
 static const char test_admin_yaml[] =
     "admin: off\n"
@@ -364,6 +369,111 @@ test_admin_pipelined_requests_in_order(void **state)
 	assert_true(test_admin_closed(t));
 }
 
+/*
+ * A client that sends its requests and half-closes (printf ... | nc -N)
+ * gets every answer, in order, then the connection closes.
+ */
+static void
+test_admin_half_close_answers_every_request(void **state)
+{
+	struct test_admin	*t = *state;
+	const char		*r, *a, *b, *c;
+	static const char	 reqs[] =
+	    "GET /status HTTP/1.1\r\nHost: a\r\n\r\n"
+	    "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+	    "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
+
+	assert_int_equal(write(t->fd, reqs, strlen(reqs)),
+	    (ssize_t)strlen(reqs));
+	assert_int_equal(shutdown(t->fd, SHUT_WR), 0);
+	r = test_admin_ask(t, NULL, 3, false);
+	a = strstr(r, "\"pools\":[");
+	b = strstr(r, "HTTP/1.1 404");
+	c = strstr(r, "# TYPE corral_pool_vms gauge");
+	if (a == NULL || b == NULL || c == NULL)
+		fail_msg("missing answers: %s", r);
+	assert_true(a < b && b < c);
+	assert_true(test_admin_closed(t));
+
+	/* Half a request, then the end: nothing to answer, closed. */
+	assert_int_equal(test_admin_teardown(state), 0);
+	assert_int_equal(test_admin_setup(state), 0);
+	t = *state;
+	assert_int_equal(write(t->fd, "GET /status HTTP/1.1\r\n", 22), 22);
+	assert_int_equal(shutdown(t->fd, SHUT_WR), 0);
+	assert_true(test_admin_closed(t));
+	if (t->len != 0)
+		fail_msg("answered: %s", t->reply);
+}
+
+/* Runs the admin's loop for about <ms>. */
+static void
+test_admin_spin(struct test_admin *t, uint64_t ms)
+{
+	uint64_t	 deadline = mtime_now_ms() + ms;
+
+	while (mtime_now_ms() < deadline) {
+		event_base_loop(admin_base(t->a), EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+}
+
+/*
+ * Slowloris: clients holding every connection with requests trickling
+ * in do not lock a scraper out; the least recently active goes.
+ */
+static void
+test_admin_slowloris_does_not_lock_out(void **state)
+{
+	struct test_admin	*t = *state;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 lfd, fds[TEST_SLOW_CONNS], own = t->fd, one = 1;
+	size_t			 i, closed = 0;
+	char			 c;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_not_equal(lfd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lfd, 64), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	assert_int_equal(admin_listen_fd(t->a, lfd), 0);
+	/* The setup's connection and these fill every place. */
+	for (i = 0; i < TEST_SLOW_CONNS; i++) {
+		assert_int_not_equal(fds[i] = socket(AF_INET, SOCK_STREAM, 0),
+		    -1);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sin,
+		    sizeof(sin)), 0);
+		assert_int_equal(write(fds[i], "GET /status HTTP/1.1\r\n", 22),
+		    22);
+		test_admin_spin(t, 5);
+	}
+	test_admin_spin(t, 50);
+	/* A scraper. */
+	assert_int_not_equal(t->fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	assert_int_equal(connect(t->fd, (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	test_admin_ask(t, "GET /status HTTP/1.1\r\nHost: a\r\n\r\n", 1,
+	    false);
+	if (strstr(t->reply, "HTTP/1.1 200 OK\r\n") == NULL)
+		fail_msg("the scraper got: \"%s\"%s", t->reply,
+		    t->closed ? ", closed" : "");
+	close(t->fd);
+	/* Two made room: the setup's connection and the oldest trickler. */
+	assert_int_equal(recv(own, &c, 1, MSG_DONTWAIT), 0);
+	t->fd = own;
+	assert_int_equal(recv(fds[0], &c, 1, MSG_DONTWAIT), 0);
+	for (i = 0; i < TEST_SLOW_CONNS; i++) {
+		if (recv(fds[i], &c, 1, MSG_DONTWAIT) == 0)
+			closed++;
+		close(fds[i]);
+	}
+	assert_int_equal(closed, 1);
+}
+
 /* Every byte is hostile: the right 4xx, then the connection closes. */
 static void
 test_admin_bad_requests(void **state)
@@ -421,6 +531,12 @@ main(void)
 		    test_admin_setup, test_admin_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_admin_pipelined_requests_in_order, test_admin_setup,
+		    test_admin_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_admin_half_close_answers_every_request,
+		    test_admin_setup, test_admin_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_admin_slowloris_does_not_lock_out, test_admin_setup,
 		    test_admin_teardown),
 		cmocka_unit_test(test_admin_bad_requests),
 	};

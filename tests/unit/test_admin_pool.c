@@ -217,6 +217,54 @@ test_pool_replace_reaches_the_pool_thread(void **state)
 	test_run(st);
 	assert_false(ready->m_recycle);
 	assert_int_equal(st->pool->p_replaced[MEMBER_WHY_ADMIN], 2);
+
+	/* Marked down while its replacement boots: that is why it goes. */
+	ready->m_recycle = true;
+	ready->m_why = MEMBER_WHY_ADMIN;
+	member_kill(ready, MEMBER_WHY_HEALTH, "marked down");
+	assert_int_equal(ready->m_state, MEMBER_FAILED);
+	assert_int_equal(ready->m_why, MEMBER_WHY_HEALTH);
+}
+
+/*
+ * A READY VM waiting for its replacement that exits on its own counts
+ * as the exit it is (here /bin/false's status 1), not as the admin's
+ * replacement, and is not counted as replaced a second time.
+ */
+static void
+test_pool_exit_while_being_replaced(void **state)
+{
+	struct test_state	*st = *state;
+	struct pool_info	*pi;
+	struct member		*m = NULL;
+	struct timeval		 tv = { 5, 0 };
+	uint64_t		 exits = 0;
+	size_t			 i;
+
+	assert_int_equal(pool_start(st->pool), 0);
+	for (i = 0; i < st->pool->p_nslots; i++)
+		if (st->pool->p_members[i].m_state == MEMBER_BOOTING)
+			m = &st->pool->p_members[i];
+	assert_non_null(m);
+	/* As if it got ready; then the admin listener asks for another. */
+	m->m_state = MEMBER_READY;
+	m->m_ready_ns = st->now;
+	member_replace(m, MEMBER_WHY_ADMIN);
+	assert_true(m->m_recycle);
+	event_base_loopexit(st->base, &tv);
+	while (exits == 0 && !event_base_got_exit(st->base)) {
+		event_base_loop(st->base, EVLOOP_ONCE);
+		for (i = 0; i < MEMBER_NWHY; i++)
+			exits += st->pool->p_exits_by[i];
+	}
+	pi = pool_info_get(st->pool);
+	assert_int_equal(pi->pi_exits[MEMBER_WHY_ERROR], 1);
+	assert_int_equal(pi->pi_exits[MEMBER_WHY_ADMIN], 0);
+	assert_int_equal(pi->pi_replaced[MEMBER_WHY_ADMIN], 1);
+	assert_int_equal(pi->pi_replaced[MEMBER_WHY_ERROR], 0);
+	assert_int_equal(pi->pi_crashes, 0);	/* it had been ready */
+	pool_info_put(pi);
+	assert_int_equal(st->pool->p_exits, 1);	/* unasked */
 }
 
 static void
@@ -328,6 +376,9 @@ main(void)
 		    test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_pool_replace_reaches_the_pool_thread, test_setup,
+		    test_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pool_exit_while_being_replaced, test_setup,
 		    test_teardown),
 		cmocka_unit_test(test_pool_exit_reasons),
 		cmocka_unit_test_setup_teardown(
