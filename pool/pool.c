@@ -171,7 +171,9 @@ pool_new(struct event_base *base, const struct conf_pool *cp)
 	pool->p_q_max = cp->pl_vm.vm_queue.qu_length;
 	if ((pool->p_q_max > 0 && ((pool->p_q = calloc(pool->p_q_max,
 	    sizeof(*pool->p_q))) == NULL || (pool->p_q_ns = calloc(
-	    pool->p_q_max, sizeof(*pool->p_q_ns))) == NULL)) ||
+	    pool->p_q_max, sizeof(*pool->p_q_ns))) == NULL ||
+	    (pool->p_q_wake = calloc(pool->p_q_max,
+	    sizeof(*pool->p_q_wake))) == NULL)) ||
 	    (pool->p_members = calloc(pool->p_nslots,
 	    sizeof(*pool->p_members))) == NULL ||
 	    (pool->p_slots = calloc(pool->p_nslots,
@@ -256,6 +258,7 @@ pool_free(struct pool *pool)
 	pthread_mutex_destroy(&pool->p_info_lock);
 	free(pool->p_q);
 	free(pool->p_q_ns);
+	free(pool->p_q_wake);
 	free(pool->p_members);
 	free(pool->p_slots);
 	for (i = 0; i < sizeof(pool->p_strs) / sizeof(pool->p_strs[0]); i++)
@@ -351,6 +354,7 @@ pool_publish(struct pool *pool)
 	pool->p_set = set;
 	pthread_mutex_unlock(&pool->p_set_lock);
 	pool_set_put(old);
+	pool_queue_wake(pool);		/* a VM may have become ready */
 }
 
 void

@@ -24,6 +24,7 @@
 
 struct conf;
 struct conf_pool;
+struct event;
 struct event_base;
 struct pool;		/* opaque; the pool thread's */
 struct pool_group;	/* opaque; the pool thread itself */
@@ -85,8 +86,14 @@ void		 pool_demand(struct pool *pool);
  * request may take a VM when its position (0: the oldest) is below the
  * number of VMs with room; it leaves with pool_queue_leave() whether it
  * got one, timed out or went away.  Any thread; a short lock.
+ *
+ * <wake> (NULL: none) is an event of the waiter's loop, made active
+ * whenever the waiter may have come into turn: a slot released, the
+ * ready set published, someone ahead left.  It must outlive the ticket.
+ * A waiter looks once more after it enters, for room that appeared
+ * before it did.
  */
-uint64_t	 pool_queue_enter(struct pool *pool);
+uint64_t	 pool_queue_enter(struct pool *pool, struct event *wake);
 void		 pool_queue_leave(struct pool *pool, uint64_t ticket);
 size_t		 pool_queue_position(struct pool *pool, uint64_t ticket);
 size_t		 pool_queue_length(struct pool *pool);

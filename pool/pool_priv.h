@@ -102,6 +102,8 @@ struct pool {
 	size_t			 p_q_max;	/* queue.length */
 	uint64_t		 p_q_next;	/* the next ticket */
 	uint64_t		*p_q_ns;	/* when each entered */
+	struct event		**p_q_wake;	/* each one's worker's */
+	_Atomic size_t		 p_q_waiting;	/* p_q_n, read unlocked */
 	struct pool_hist	 p_q_waits;	/* how long they waited */
 
 	pthread_mutex_t		 p_info_lock;	/* p_info */
@@ -149,6 +151,8 @@ extern const size_t	pool_wait_nbuckets;
 uint64_t	 pool_now(const struct pool *pool);
 /* The READY members changed: publish a new snapshot. */
 void		 pool_publish(struct pool *pool);
+/* Room may have appeared: the first waiters look again.  Any thread. */
+void		 pool_queue_wake(struct pool *pool);
 /* Something changed: spawn, drain, stop what the targets say now. */
 void		 pool_reconcile(struct pool *pool);
 /*

@@ -31,6 +31,7 @@
 
 #define POOL_SLOTS_MAX		4096
 #define US_PER_MS		1000ULL
+#define POOL_WAKE_SEEN		16	/* workers' events */
 
 static void	pool_demand_any(struct pool *pool);
 
@@ -154,8 +155,13 @@ void
 pool_slot_release(struct pool *pool, size_t slot)
 {
 	ASSERT(slot < pool->p_nslots);
-	atomic_fetch_sub_explicit(&pool->p_slots[slot].sl_inflight, 1,
-	    memory_order_relaxed);
+	/*
+	 * Sequentially consistent both: a waiter that entered the queue
+	 * after this looked at it sees the room (see pool_queue_enter()).
+	 */
+	atomic_fetch_sub(&pool->p_slots[slot].sl_inflight, 1);
+	if (atomic_load(&pool->p_q_waiting) > 0)
+		pool_queue_wake(pool);
 }
 
 void
@@ -185,7 +191,7 @@ pool_demand(struct pool *pool)
 }
 
 uint64_t
-pool_queue_enter(struct pool *pool)
+pool_queue_enter(struct pool *pool, struct event *wake)
 {
 	uint64_t	 t = 0;
 
@@ -193,7 +199,9 @@ pool_queue_enter(struct pool *pool)
 	if (pool->p_q_n < pool->p_q_max) {
 		t = ++pool->p_q_next;
 		pool->p_q_ns[pool->p_q_n] = pool_now(pool);
+		pool->p_q_wake[pool->p_q_n] = wake;
 		pool->p_q[pool->p_q_n++] = t;
+		atomic_store(&pool->p_q_waiting, pool->p_q_n);
 	}
 	pthread_mutex_unlock(&pool->p_q_lock);
 	if (t != 0)
@@ -218,8 +226,44 @@ pool_queue_leave(struct pool *pool, uint64_t ticket)
 		    (pool->p_q_n - i - 1) * sizeof(pool->p_q[0]));
 		memmove(&pool->p_q_ns[i], &pool->p_q_ns[i + 1],
 		    (pool->p_q_n - i - 1) * sizeof(pool->p_q_ns[0]));
+		memmove(&pool->p_q_wake[i], &pool->p_q_wake[i + 1],
+		    (pool->p_q_n - i - 1) * sizeof(pool->p_q_wake[0]));
 		pool->p_q_n--;
+		atomic_store(&pool->p_q_waiting, pool->p_q_n);
 		break;
+	}
+	pthread_mutex_unlock(&pool->p_q_lock);
+	/* Those behind moved up: one of them may be in turn now. */
+	if (atomic_load(&pool->p_q_waiting) > 0)
+		pool_queue_wake(pool);
+}
+
+/*
+ * A waiter takes a VM when its position is below the number of slots
+ * with room, so only the first p_nslots can be in turn: their workers'
+ * events fire (libevent folds repeats into one run of the callback).
+ * The last few events woken are remembered to spare most repeats the
+ * base's lock.
+ */
+void
+pool_queue_wake(struct pool *pool)
+{
+	struct event	*woken[POOL_WAKE_SEEN];
+	size_t		 i, k, n, nwoken = 0;
+
+	pthread_mutex_lock(&pool->p_q_lock);
+	n = pool->p_q_n < pool->p_nslots ? pool->p_q_n : pool->p_nslots;
+	for (i = 0; i < n; i++) {
+		if (pool->p_q_wake[i] == NULL)
+			continue;
+		for (k = 0; k < nwoken; k++)
+			if (woken[k] == pool->p_q_wake[i])
+				break;
+		if (k < nwoken)
+			continue;
+		event_active(pool->p_q_wake[i], 0, 0);
+		if (nwoken < POOL_WAKE_SEEN)
+			woken[nwoken++] = pool->p_q_wake[i];
 	}
 	pthread_mutex_unlock(&pool->p_q_lock);
 }

@@ -75,6 +75,9 @@ struct worker {
 	size_t			 w_nacceptors;
 	struct session_list	 w_sessions;
 	size_t			 w_nsessions;
+	struct event		*w_ev_queue;	/* pools -> worker: room */
+	struct session_list	 w_queued;	/* waiting for a VM, FIFO */
+	uint64_t		 w_qgen;	/* w_ev_queue runs */
 	bool			 w_draining;
 	_Atomic bool		 w_done;	/* drained; main reads it */
 	uint64_t		 w_rand;	/* lb_rand() state */
@@ -183,6 +186,9 @@ struct session {
 	bool			 s_close;	/* close after this response */
 	unsigned		 s_nreq;	/* requests begun */
 	struct session_req	 s_rq;
+	TAILQ_ENTRY(session)	 s_qentry;	/* in w_queued... */
+	bool			 s_queued;	/* ...if this */
+	uint64_t		 s_qgen;	/* w_qgen when it went in */
 };
 
 /*
@@ -209,8 +215,14 @@ int	 session_add_hsts(struct session *s, struct http_msg *msg);
 int	 session_req_head(struct session *s);
 int	 session_req_body(struct session *s);
 int	 session_req_attempt(struct session *s);
-/* The queue poll (s_utimer in SESSION_U_QUEUED): try again or time out. */
+/*
+ * A request waiting for a VM (SESSION_U_QUEUED) tries again or times
+ * out: when its pool wakes the worker (session_req_queue_cb on
+ * w_ev_queue), or on s_utimer.
+ */
 int	 session_req_queued(struct session *s);
+void	 session_req_queue_cb(evutil_socket_t fd, short what, void *arg);
+void	 session_req_unqueue(struct session *s);
 
 /*
  * session_resp.c

@@ -668,6 +668,7 @@ session_attempt_end(struct session *s, bool keep)
 		pool_queue_leave(rq->rq_pool->bp_vm, rq->rq_ticket);
 		rq->rq_ticket = 0;
 	}
+	session_req_unqueue(s);
 	if (!s->s_respp_reuse) {
 		http_parser_free(s->s_respp);
 		s->s_respp = NULL;

@@ -45,11 +45,11 @@
 #define SESSION_REQ_CERT_FIELD	"X-Client-Cert-Subject"
 #define SESSION_REQ_CERT_MAX	1024	/* an RFC 2253 subject */
 /*
- * How often a request waiting for a VM looks again.  XXX Polling: a
- * wake-up from backend_release() and pool_publish() to the waiting
- * sessions' workers would save the few wasted wake-ups and the 2 ms.
+ * A request waiting for a VM is woken by its pool when room may have
+ * appeared (pool_queue_enter()), but a backend's ejection back-off ends
+ * with no event: it also looks again this often.
  */
-#define SESSION_REQ_QUEUE_POLL_MS	2
+#define SESSION_REQ_QUEUE_RECHECK_MS	100
 
 /* The target of a request split for routing: host and path. */
 struct session_req_target {
@@ -371,27 +371,73 @@ session_req_turn(struct session *s, const struct pool_set *set)
 }
 
 /*
- * No VM can take the request now: wait in the pool's queue (polled
- * every SESSION_REQ_QUEUE_POLL_MS) if there is room in it, else 503.
- * Takes <set>.
+ * No VM can take the request now: wait in the pool's queue if there is
+ * room in it, else 503.  Takes <set>.
  */
 static int
 session_req_wait(struct session *s, struct pool_set *set)
 {
 	struct session_req	*rq = &s->s_rq;
 	struct backend_pool	*bp = rq->rq_pool;
+	struct worker		*w = s->s_worker;
+	uint64_t		 waited, left;
 
 	if (set != NULL && pool_set_count(set) == 0)
 		pool_demand(bp->bp_vm);		/* min: 0: boot one */
 	if (bp->bp_vm != NULL && rq->rq_ticket == 0 &&
-	    (rq->rq_ticket = pool_queue_enter(bp->bp_vm)) != 0)
+	    (rq->rq_ticket = pool_queue_enter(bp->bp_vm,
+	    w->w_ev_queue)) != 0) {
 		rq->rq_queued_ns = mtime_now_ns();
+		/* Room that appeared before we were in: look once more. */
+		event_active(w->w_ev_queue, 0, 0);
+	}
 	if (rq->rq_ticket == 0)
 		return (session_req_novm(s, set));
 	pool_set_put(set);
 	s->s_ustate = SESSION_U_QUEUED;
-	session_timer(s->s_utimer, SESSION_REQ_QUEUE_POLL_MS);
+	if (!s->s_queued) {
+		TAILQ_INSERT_TAIL(&w->w_queued, s, s_qentry);
+		s->s_queued = true;
+	}
+	s->s_qgen = w->w_qgen;
+	waited = (mtime_now_ns() - rq->rq_queued_ns) / MTIME_NS_PER_MS;
+	left = pool_queue_timeout(bp->bp_vm);
+	left = waited < left ? left - waited : 0;
+	session_timer(s->s_utimer, left < SESSION_REQ_QUEUE_RECHECK_MS ?
+	    left : SESSION_REQ_QUEUE_RECHECK_MS);
 	return (0);
+}
+
+void
+session_req_unqueue(struct session *s)
+{
+	if (!s->s_queued)
+		return;
+	TAILQ_REMOVE(&s->s_worker->w_queued, s, s_qentry);
+	s->s_queued = false;
+}
+
+/*
+ * A pool says room may have appeared: the worker's waiting requests try
+ * again, oldest first.  Those that go back to waiting are put back
+ * behind with this run's w_qgen, which ends the run.
+ */
+void
+session_req_queue_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct session	*s;
+
+	(void)fd;
+	(void)what;
+	ASSERT(w->magic == WORKER_MAGIC);
+	w->w_qgen++;
+	while ((s = TAILQ_FIRST(&w->w_queued)) != NULL &&
+	    s->s_qgen != w->w_qgen) {
+		ASSERT(s->s_ustate == SESSION_U_QUEUED);
+		evtimer_del(s->s_utimer);
+		session_cb_end(s, session_req_queued(s));
+	}
 }
 
 int
@@ -400,6 +446,7 @@ session_req_queued(struct session *s)
 	struct session_req	*rq = &s->s_rq;
 	struct backend_pool	*bp = rq->rq_pool;
 
+	session_req_unqueue(s);
 	s->s_ustate = SESSION_U_NONE;
 	if (mtime_now_ns() - rq->rq_queued_ns >=
 	    pool_queue_timeout(bp->bp_vm) * MTIME_NS_PER_MS) {

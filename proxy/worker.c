@@ -68,6 +68,7 @@ worker_new(size_t id, struct runtime *rt, struct event *drained)
 	w->w_id = id;
 	w->w_ev_drained = drained;
 	TAILQ_INIT(&w->w_sessions);
+	TAILQ_INIT(&w->w_queued);
 	if (pthread_mutex_init(&w->w_lock, NULL) != 0) {
 		free(w);
 		return (NULL);
@@ -82,7 +83,9 @@ worker_new(size_t id, struct runtime *rt, struct event *drained)
 	    (w->w_ev_drain = event_new(w->w_base, -1, 0, worker_drain_cb,
 	    w)) == NULL ||
 	    (w->w_ev_stop = event_new(w->w_base, -1, 0, worker_stop_cb,
-	    w)) == NULL) {
+	    w)) == NULL ||
+	    (w->w_ev_queue = event_new(w->w_base, -1, 0,
+	    session_req_queue_cb, w)) == NULL) {
 		worker_free(w);
 		return (NULL);
 	}
@@ -170,6 +173,9 @@ worker_free(struct worker *w)
 		event_free(w->w_ev_drain);
 	if (w->w_ev_stop != NULL)
 		event_free(w->w_ev_stop);
+	/* No ticket names it any more: the sessions left their queues. */
+	if (w->w_ev_queue != NULL)
+		event_free(w->w_ev_queue);
 	if (w->w_base != NULL)
 		event_base_free(w->w_base);
 	pthread_mutex_destroy(&w->w_lock);

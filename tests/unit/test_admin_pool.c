@@ -341,8 +341,8 @@ test_pool_histograms(void **state)
 	struct pool_hist	 h;
 	uint64_t		 t1, t2;
 
-	t1 = pool_queue_enter(st->pool);
-	t2 = pool_queue_enter(st->pool);
+	t1 = pool_queue_enter(st->pool, NULL);
+	t2 = pool_queue_enter(st->pool, NULL);
 	st->now += 3 * MS;
 	pool_queue_leave(st->pool, t1);		/* 3 ms: <= 5 ms */
 	st->now += 7 * MS;

@@ -183,17 +183,17 @@ test_pool_queue_is_a_bounded_fifo(void **state)
 	assert_non_null(pool);
 	assert_int_equal(pool_queue_timeout(pool), 250);
 	for (i = 0; i < 3; i++) {
-		t[i] = pool_queue_enter(pool);
+		t[i] = pool_queue_enter(pool, NULL);
 		assert_int_not_equal(t[i], 0);
 		assert_int_equal(pool_queue_position(pool, t[i]), i);
 	}
-	assert_int_equal(pool_queue_enter(pool), 0);	/* full */
+	assert_int_equal(pool_queue_enter(pool, NULL), 0);	/* full */
 	assert_int_equal(pool_queue_length(pool), 3);
 	/* The middle one gives up: the last moves up, order is kept. */
 	pool_queue_leave(pool, t[1]);
 	assert_int_equal(pool_queue_position(pool, t[0]), 0);
 	assert_int_equal(pool_queue_position(pool, t[2]), 1);
-	t[3] = pool_queue_enter(pool);
+	t[3] = pool_queue_enter(pool, NULL);
 	assert_int_equal(pool_queue_position(pool, t[3]), 2);
 	pool_queue_leave(pool, t[0]);
 	assert_int_equal(pool_queue_position(pool, t[2]), 0);
@@ -207,8 +207,73 @@ test_pool_queue_is_a_bounded_fifo(void **state)
 	/* length 0: nobody waits. */
 	pool = pool_new(NULL, &st->conf->c_pools[2]);
 	assert_non_null(pool);
-	assert_int_equal(pool_queue_enter(pool), 0);
+	assert_int_equal(pool_queue_enter(pool, NULL), 0);
 	pool_free(pool);
+}
+
+static void
+test_pool_count_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(*(int *)arg)++;
+}
+
+/*
+ * The waiters' workers are woken when room may have appeared (a slot
+ * released, the set published, someone ahead left), each worker once
+ * however many of its requests wait, and not when nobody waits.
+ */
+static void
+test_pool_queue_wakes_the_waiters(void **state)
+{
+	struct test_pool_state	*st = *state;
+	struct event_base	*base;
+	struct event		*e1, *e2;
+	struct pool		*pool;
+	uint64_t		 t1, t2, t3;
+	int			 n1 = 0, n2 = 0;
+
+	assert_non_null(base = event_base_new());
+	assert_non_null(e1 = event_new(base, -1, 0, test_pool_count_cb, &n1));
+	assert_non_null(e2 = event_new(base, -1, 0, test_pool_count_cb, &n2));
+	pool = pool_new(NULL, &st->conf->c_pools[1]);	/* length 3 */
+	assert_non_null(pool);
+
+	pool_slot_acquire(pool, 0);
+	pool_slot_release(pool, 0);			/* nobody waits */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(n1 + n2, 0);
+
+	t1 = pool_queue_enter(pool, e1);
+	t2 = pool_queue_enter(pool, e2);
+	t3 = pool_queue_enter(pool, e1);
+	pool_slot_acquire(pool, 0);
+	pool_slot_release(pool, 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(n1, 1);
+	assert_int_equal(n2, 1);
+
+	pool_queue_leave(pool, t1);			/* the others move up */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(n1, 2);
+	assert_int_equal(n2, 2);
+
+	pool_queue_leave(pool, t2);
+	pool_queue_leave(pool, t3);			/* the last: no one */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(n1, 3);			/* for t3 */
+	assert_int_equal(n2, 2);
+	pool_slot_acquire(pool, 0);
+	pool_slot_release(pool, 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(n1, 3);
+	assert_int_equal(n2, 2);
+
+	pool_free(pool);
+	event_free(e1);
+	event_free(e2);
+	event_base_free(base);
 }
 
 /* Runs <base> until <pool> has seen <crashes> failed boots, or 5 s. */
@@ -318,6 +383,7 @@ main(void)
 		cmocka_unit_test(test_pool_set_is_immutable_and_refcounted),
 		cmocka_unit_test(test_pool_slot_room_follows_max_inflight),
 		cmocka_unit_test(test_pool_queue_is_a_bounded_fifo),
+		cmocka_unit_test(test_pool_queue_wakes_the_waiters),
 		cmocka_unit_test(test_pool_crash_loop_backs_off),
 		cmocka_unit_test(test_pool_boots_few_at_once),
 	};
