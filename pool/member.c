@@ -219,6 +219,7 @@ member_probe_done(struct member *m, enum health_result res, int status)
 	struct pool		*pool = m->m_pool;
 	const struct conf_health *he = &pool->p_conf.pl_vm.vm_health;
 	enum member_state	 st;
+	bool			 out = m->m_health.mh_out;
 	char			 why[128];
 
 	m->m_health_res = (int)res;
@@ -226,7 +227,7 @@ member_probe_done(struct member *m, enum health_result res, int status)
 	m->m_health_ns = pool_now(pool);
 	pool_changed(pool);
 	st = member_step(m->m_state, res == HEALTH_OK ? MEMBER_EV_PROBE_OK :
-	    MEMBER_EV_PROBE_FAIL, &m->m_health, he->he_fall);
+	    MEMBER_EV_PROBE_FAIL, &m->m_health, he->he_fall, he->he_rise);
 	if (m->m_state == MEMBER_BOOTING) {
 		if (st == MEMBER_READY) {
 			m->m_ready_ns = pool_now(pool);
@@ -259,6 +260,17 @@ member_probe_done(struct member *m, enum health_result res, int status)
 			return;
 		}
 	}
+	if (out != m->m_health.mh_out) {
+		if (out)
+			log_info("pool %s: vm %zu: back in rotation after %u "
+			    "passed checks", pool->p_name, m->m_slot,
+			    m->m_health.mh_ok);
+		else
+			log_warnx("pool %s: vm %zu: out of rotation until %u "
+			    "checks pass", pool->p_name, m->m_slot,
+			    he->he_rise > 0 ? he->he_rise : 1);
+		pool_publish(pool);
+	}
 	member_arm(m, he->he_interval);
 }
 
@@ -278,7 +290,7 @@ member_drain(struct member *m, enum member_why why)
 	enum member_state st;
 	const char	*how;
 
-	st = member_step(m->m_state, MEMBER_EV_DRAIN, &m->m_health, 0);
+	st = member_step(m->m_state, MEMBER_EV_DRAIN, &m->m_health, 0, 0);
 	if (st == MEMBER_FAILED) {
 		member_kill(m, why, "not needed any more");
 		return;
@@ -448,7 +460,7 @@ member_exited(struct member *m, int status)
 	member_clear(m);
 	unlink(m->m_sock);
 	m->m_state = member_step(m->m_state, MEMBER_EV_EXIT, &m->m_health,
-	    0);
+	    0, 0);
 	m->m_state_ns = pool_now(pool);
 	if (was == MEMBER_READY)
 		pool_publish(pool);

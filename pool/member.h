@@ -50,23 +50,31 @@ enum member_event {
 	MEMBER_EV_EXIT,		/* the process is gone (reaped) */
 };
 
-/* Consecutive health results. */
+/*
+ * Consecutive health results, and whether a READY member is out of
+ * rotation: from its first failed check until <rise> pass in a row.
+ */
 struct member_health {
 	unsigned	 mh_ok;
 	unsigned	 mh_fail;
+	bool		 mh_out;
 };
 
 #define MEMBER_BACKOFF_BASE_MS	100
 #define MEMBER_BACKOFF_MAX_MS	10000
 
 /*
- * The state after <ev> in <st>, counting into <h>; <fall> failed probes
- * in a row make a READY member FAILED.  Pure: the caller acts on the
- * change.  An exit ends every state in STOPPED.
+ * The state after <ev> in <st>, counting into <h>.  A BOOTING member is
+ * READY (and in rotation) at its first passed check.  A READY member's
+ * failed check takes it out of rotation (h->mh_out) and <fall> in a row
+ * make it FAILED; <rise> passed in a row put it back.  (HAProxy's rise
+ * and fall, except that a member that falls is replaced, never raised.)
+ * Pure: the caller acts on the change.  An exit ends every state in
+ * STOPPED.
  */
 enum member_state	 member_step(enum member_state st,
 			    enum member_event ev, struct member_health *h,
-			    unsigned fall);
+			    unsigned fall, unsigned rise);
 
 /* Delay before the next boot after <crashes> failed boots in a row. */
 uint64_t		 member_backoff_ms(unsigned crashes);

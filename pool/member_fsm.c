@@ -4,6 +4,7 @@
  * acts on what these return, and tests/unit/test_member.c drives them
  * with tables.  Any thread (they touch only their arguments).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,10 +12,11 @@
 
 enum member_state
 member_step(enum member_state st, enum member_event ev,
-    struct member_health *h, unsigned fall)
+    struct member_health *h, unsigned fall, unsigned rise)
 {
 	if (ev == MEMBER_EV_EXIT) {
 		h->mh_ok = h->mh_fail = 0;
+		h->mh_out = false;
 		return (MEMBER_STOPPED);
 	}
 	switch (st) {
@@ -22,6 +24,7 @@ member_step(enum member_state st, enum member_event ev,
 		if (ev == MEMBER_EV_PROBE_OK) {
 			h->mh_ok = 1;
 			h->mh_fail = 0;
+			h->mh_out = false;
 			return (MEMBER_READY);
 		}
 		if (ev == MEMBER_EV_TIMEOUT)
@@ -34,9 +37,12 @@ member_step(enum member_state st, enum member_event ev,
 		case MEMBER_EV_PROBE_OK:
 			h->mh_ok++;
 			h->mh_fail = 0;
+			if (h->mh_ok >= (rise > 0 ? rise : 1))
+				h->mh_out = false;
 			return (MEMBER_READY);
 		case MEMBER_EV_PROBE_FAIL:
 			h->mh_ok = 0;
+			h->mh_out = true;
 			if (++h->mh_fail >= (fall > 0 ? fall : 1))
 				return (MEMBER_FAILED);
 			return (MEMBER_READY);

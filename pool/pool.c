@@ -429,6 +429,7 @@ pool_info_vm(const struct member *m, struct pool_vm_info *vi)
 	vi->vi_health_ns = m->m_health_ns;
 	vi->vi_health_ok = m->m_health.mh_ok;
 	vi->vi_health_fail = m->m_health.mh_fail;
+	vi->vi_out = m->m_health.mh_out;
 	if (m->m_health_res == HEALTH_OK)
 		snprintf(vi->vi_health, sizeof(vi->vi_health), "ok");
 	else if (m->m_health_res >= 0 && m->m_health_status != 0)

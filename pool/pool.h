@@ -145,6 +145,7 @@ struct pool_vm_info {
 	uint64_t		 vi_health_ns;	/* its time; 0: none */
 	unsigned		 vi_health_ok;	/* results in a row */
 	unsigned		 vi_health_fail;
+	bool			 vi_out;	/* READY, out of rotation */
 };
 
 /*

@@ -87,7 +87,8 @@ pool_set_new(const struct pool *pool)
 	atomic_init(&set->st_refs, 1);
 	set->st_nslots = pool->p_nslots;
 	for (i = 0; pool->p_members != NULL && i < pool->p_nslots; i++) {
-		set->st_ready[i] = pool->p_members[i].m_state == MEMBER_READY;
+		set->st_ready[i] = pool->p_members[i].m_state ==
+		    MEMBER_READY && !pool->p_members[i].m_health.mh_out;
 		if (set->st_ready[i])
 			set->st_nready++;
 	}

@@ -803,8 +803,9 @@ admin_status_vm(struct evbuffer *out, struct pool *pool,
 	else
 		evbuffer_add_printf(out, "\"boot_ms\":null,");
 	evbuffer_add_printf(out, "\"requests\":%llu,\"inflight\":%u,"
-	    "\"replacing\":%s,\"leaving\":\"%s\",\"health\":",
-	    (unsigned long long)requests, inflight,
+	    "\"in_rotation\":%s,\"replacing\":%s,\"leaving\":\"%s\","
+	    "\"health\":", (unsigned long long)requests, inflight,
+	    vi->vi_state == MEMBER_READY && !vi->vi_out ? "true" : "false",
 	    vi->vi_replacing ? "true" : "false",
 	    vi->vi_why != MEMBER_WHY_NONE ? member_why_name(vi->vi_why) : "");
 	if (vi->vi_health_ns == 0)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # pool-faults: a guest that crashes (/crash: triple fault, corral-vmm
-# exits 3) is replaced; a guest that hangs (/hang: stops serving) fails
-# its health checks, is marked down, stopped and replaced.  The pool
-# keeps serving throughout.  The faults are sent to one VM's socket
-# directly: through corral, the retries of an idempotent GET would carry
-# them to every VM.
+# exits 3) is replaced; a guest that hangs (/hang: stops serving) leaves
+# the rotation at its first failed health check, is marked down at the
+# last, stopped and replaced.  The pool keeps serving throughout.  The
+# faults are sent to one VM's socket directly: through corral, the
+# retries of an idempotent GET would carry them to every VM.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy-lib.bash"
 . "$(dirname "$0")/pool-lib.bash"
@@ -35,6 +35,8 @@ wait_for "slot 0 serves again" 30 test -S "$T/run/vm-0.vsock"
 wait_for "slot 0 is ready" 30 bash -c "grep ': ready in ' $T/corral.err |
     tail -n 1 | grep -q 'vm 0:'"
 fault /hang
+wait_for "its first failed check takes it out of rotation" 30 grep -q \
+    'vm 0: out of rotation until' "$T/corral.err"
 wait_for "the hung VM fails its health checks" 30 grep -q \
     'health check failed (2/2)' "$T/corral.err"
 wait_for "it is marked down" 10 grep -q 'marked down: stopping it' \

@@ -227,11 +227,15 @@ test_admin_status_json(void **state)
 	assert_non_null(strstr(r, "{\"id\":0,\"boot\":1,\"state\":\"ready\","
 	    "\"pid\":4242,\"cid\":3,\"uptime_s\":"));
 	assert_non_null(strstr(r, "\"boot_ms\":6.0,\"requests\":0,"
-	    "\"inflight\":0,\"replacing\":false,\"leaving\":\"\","
+	    "\"inflight\":0,\"in_rotation\":true,\"replacing\":false,"
+	    "\"leaving\":\"\","
 	    "\"health\":{\"result\":\"ok\",\"age_s\":"));
 	assert_non_null(strstr(r, "{\"id\":3,\"boot\":2,\"state\":\"booting\","
 	    "\"pid\":-1,\"cid\":6,"));
 	assert_non_null(strstr(r, "\"leaving\":\"scale_down\",\"health\":null"));
+	/* Booting and draining VMs take no requests. */
+	assert_non_null(strstr(r, "\"in_rotation\":false,\"replacing\":false,"
+	    "\"leaving\":\"scale_down\""));
 	assert_false(t->closed);
 	/* The same connection, again, and in flight counts are live. */
 	pool_slot_acquire(t->pool, 0);
@@ -474,6 +478,33 @@ test_admin_slowloris_does_not_lock_out(void **state)
 	assert_int_equal(closed, 1);
 }
 
+/*
+ * A READY VM out of rotation (a failed check, fewer than rise passed
+ * since) is shown so, and is not in the workers' ready set.
+ */
+static void
+test_admin_out_of_rotation(void **state)
+{
+	struct test_admin	*t = *state;
+	struct pool_set		*set;
+	const char		*r;
+
+	t->pool->p_members[0].m_health.mh_out = true;
+	t->pool->p_members[0].m_health.mh_fail = 1;
+	pool_publish(t->pool);
+	pool_changed(t->pool);
+	pool_info_flush(t->pool);
+	set = pool_set_get(t->pool);
+	assert_false(pool_set_ready(set, 0));
+	assert_int_equal(pool_set_count(set), 0);
+	pool_set_put(set);
+	r = test_admin_ask(t, "GET /status HTTP/1.1\r\nHost: a\r\n\r\n", 1,
+	    false);
+	assert_non_null(strstr(r, "{\"id\":0,\"boot\":1,\"state\":\"ready\","));
+	assert_non_null(strstr(r, "\"boot_ms\":6.0,\"requests\":0,"
+	    "\"inflight\":0,\"in_rotation\":false,"));
+}
+
 /* Every byte is hostile: the right 4xx, then the connection closes. */
 static void
 test_admin_bad_requests(void **state)
@@ -538,6 +569,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_admin_slowloris_does_not_lock_out, test_admin_setup,
 		    test_admin_teardown),
+		cmocka_unit_test_setup_teardown(test_admin_out_of_rotation,
+		    test_admin_setup, test_admin_teardown),
 		cmocka_unit_test(test_admin_bad_requests),
 	};
 

@@ -2,6 +2,7 @@
  * tests/unit/test_member.c: pool/member.c's pure parts: the VM state
  * machine (booting -> ready -> draining -> stopped, and failed after
  * <fall> failed checks or a boot timeout) as a table of transitions,
+ * rise (back into rotation after failed checks),
  * and the crash-loop back-off (doubling from 100 ms, capped at 10 s).
  */
 #include <stdarg.h>
@@ -46,35 +47,77 @@ test_member_step_table(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		h.mh_ok = 0;
 		h.mh_fail = cases[i].fails;
+		h.mh_out = false;
 		assert_int_equal(member_step(cases[i].from, cases[i].ev, &h,
-		    3), cases[i].to);
+		    3, 2), cases[i].to);
 	}
 }
 
 static void
 test_member_fall_counts_consecutive_failures(void **state)
 {
-	struct member_health	 h = { 0, 0 };
+	struct member_health	 h = { 0, 0, false };
 	enum member_state	 st = MEMBER_BOOTING;
 
 	(void)state;
-	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 2);
 	assert_int_equal(st, MEMBER_READY);
-	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3);
-	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
 	assert_int_equal(h.mh_fail, 2);
 	/* A success in between starts the count over. */
-	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 2);
 	assert_int_equal(h.mh_fail, 0);
-	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3);
-	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
 	assert_int_equal(st, MEMBER_READY);
-	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
 	assert_int_equal(st, MEMBER_FAILED);
 	/* fall 0 is taken as 1: one failure is enough. */
 	h.mh_fail = 0;
 	assert_int_equal(member_step(MEMBER_READY, MEMBER_EV_PROBE_FAIL, &h,
-	    0), MEMBER_FAILED);
+	    0, 2), MEMBER_FAILED);
+}
+
+/*
+ * rise: a READY member leaves the rotation at its first failed check
+ * and comes back after <rise> passed in a row; a failure in between
+ * starts the count over.  Its first check at boot is enough (rise is
+ * for coming back, not for becoming ready).
+ */
+static void
+test_member_rise_brings_back_into_rotation(void **state)
+{
+	struct member_health	 h = { 0, 0, false };
+	enum member_state	 st = MEMBER_BOOTING;
+
+	(void)state;
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 3);
+	assert_int_equal(st, MEMBER_READY);
+	assert_false(h.mh_out);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 3);
+	assert_int_equal(st, MEMBER_READY);
+	assert_true(h.mh_out);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 3);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 3);
+	assert_true(h.mh_out);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 3);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 3);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 3);
+	assert_true(h.mh_out);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 3);
+	assert_int_equal(st, MEMBER_READY);
+	assert_false(h.mh_out);
+	/* rise 0 is taken as 1; an exit clears it all. */
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 0);
+	assert_true(h.mh_out);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 0);
+	assert_false(h.mh_out);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
+	st = member_step(st, MEMBER_EV_EXIT, &h, 3, 2);
+	assert_int_equal(st, MEMBER_STOPPED);
+	assert_false(h.mh_out);
+	assert_int_equal(h.mh_fail, 0);
 }
 
 static void
@@ -109,6 +152,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_member_step_table),
+		cmocka_unit_test(test_member_rise_brings_back_into_rotation),
 		cmocka_unit_test(test_member_fall_counts_consecutive_failures),
 		cmocka_unit_test(test_member_backoff_doubles_to_a_cap),
 		cmocka_unit_test(test_member_state_names),
