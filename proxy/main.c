@@ -19,6 +19,8 @@
  * listener (proxy/admin.h, a thread of its own).
  * Signals are blocked in the other threads, so they all arrive here.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -68,6 +70,7 @@ struct main_ctx {
 	bool			 m_stopping;
 };
 
+static void		 main_rlimit(void);
 static void		 main_usage(FILE *fp);
 static struct runtime	*main_load(const char *path, struct tls_tickets *tk,
 			    unsigned flags, size_t *nworkers);
@@ -97,6 +100,31 @@ main_usage(FILE *fp)
 	    "  -c FILE  the configuration file\n"
 	    "  -t       check the configuration and exit (0: good, 2: bad)\n"
 	    "  -h       this help\n");
+}
+
+/*
+ * Every connection, upstream, VM (pidfd, socket, serial log) and probe
+ * is a descriptor, and Debian's default soft limit of 1,024 runs out at
+ * a few hundred VMs or clients.  The hard limit is what the
+ * administrator allows; corral uses only epoll, so nothing breaks above
+ * FD_SETSIZE.
+ */
+static void
+main_rlimit(void)
+{
+	struct rlimit	 rl;
+	rlim_t		 was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("cannot raise the open file limit from %llu",
+		    (unsigned long long)was);
+	else
+		log_debug("open file limit raised from %llu to %llu",
+		    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
 }
 
 int
@@ -156,6 +184,7 @@ main(int argc, char *argv[])
 		return (MAIN_EXIT_FAILURE);
 	}
 	log_init("corral", m.m_rt->rt_conf->c_log.lg_level);
+	main_rlimit();
 	/* The VMs boot while the workers start; early requests wait. */
 	if ((m.m_pools = pool_group_new(m.m_rt->rt_conf)) == NULL ||
 	    pool_group_start(m.m_pools) == -1) {
