@@ -3,9 +3,13 @@
  *
  * A probe is a small state machine on the pool thread's event_base:
  * non-blocking connect to the Unix socket, "CONNECT <port>\n", wait for
- * "OK <n>\n", send "GET <path> HTTP/1.1" with Connection: close, parse
- * the response head with proxy/http.h (the one HTTP parser) and compare
- * the status.  One timer bounds the whole exchange.  The result goes to
+ * "OK <n>\n", send "GET <path> HTTP/1.1", parse the response with
+ * proxy/http.h (the one HTTP parser) and compare the status.  With a
+ * place to keep it, the connection outlives the probe when the response
+ * allows (keep-alive, the whole body read, nothing more sent): the next
+ * probe skips straight to the request, and starts over with a new
+ * connection if the guest closed that one before answering.  One timer
+ * bounds the whole exchange.  The result goes to
  * the caller's callback once, always from the loop (an immediate
  * failure is reported through a zero timer), and the probe then frees
  * itself.  Bytes from the guest are untrusted: lines and heads are
@@ -37,7 +41,12 @@ enum health_phase {
 	HEALTH_PH_CONNECT = 0,	/* socket connecting */
 	HEALTH_PH_OK,		/* CONNECT sent, waiting for OK */
 	HEALTH_PH_RESPONSE,	/* request sent, parsing the response */
+	HEALTH_PH_BODY,		/* status known, reading to the end */
 	HEALTH_PH_DONE,
+};
+
+struct health_conn {
+	struct bufferevent	*hc_bev;
 };
 
 /* Owned by itself from start to the callback (or health_probe_free()). */
@@ -51,10 +60,17 @@ struct health_probe {
 	unsigned		 hp_port;
 	char			 hp_req[HEALTH_REQ_MAX];
 	int			 hp_expect;
+	int			 hp_status;	/* HEALTH_PH_BODY */
+	struct health_conn	**hp_keep;	/* NULL: close after */
+	bool			 hp_reused;	/* a kept connection */
+	struct event_base	*hp_base;
+	char			 hp_sock[sizeof(((struct sockaddr_un *)0)->
+				    sun_path)];
 	health_cb		 hp_cb;
 	void			*hp_arg;
 };
 
+static int	health_connect(struct health_probe *p);
 static void	health_finish(struct health_probe *p, enum health_result res,
 		    int status);
 static void	health_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -67,45 +83,52 @@ static void	health_response(struct health_probe *p, struct evbuffer *in,
 
 struct health_probe *
 health_probe_start(struct event_base *base, const char *sock, unsigned port,
-    const char *path, int expect, uint64_t timeout_ms, health_cb cb,
-    void *arg)
+    const char *path, int expect, uint64_t timeout_ms,
+    struct health_conn **keep, health_cb cb, void *arg)
 {
 	struct health_probe	*p;
-	struct sockaddr_un	 sun;
+	struct health_conn	*hc;
 	struct timeval		 tv;
 	int			 n;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return (NULL);
 	p->magic = HEALTH_MAGIC;
+	p->hp_base = base;
 	p->hp_port = port;
 	p->hp_expect = expect;
+	p->hp_keep = keep;
 	p->hp_cb = cb;
 	p->hp_arg = arg;
 	n = snprintf(p->hp_req, sizeof(p->hp_req), "GET %s HTTP/1.1\r\n"
-	    "Host: corral\r\nUser-Agent: corral-health\r\n"
-	    "Connection: close\r\n\r\n", path);
-	if (n < 0 || (size_t)n >= sizeof(p->hp_req))
+	    "Host: corral\r\nUser-Agent: corral-health\r\n%s\r\n", path,
+	    keep != NULL ? "" : "Connection: close\r\n");
+	if (n < 0 || (size_t)n >= sizeof(p->hp_req) ||
+	    strlen(sock) >= sizeof(p->hp_sock))
 		goto fail;
+	memcpy(p->hp_sock, sock, strlen(sock) + 1);
 	if ((p->hp_timer = evtimer_new(base, health_timer_cb, p)) == NULL ||
 	    (p->hp_parser = http_parser_new(HTTP_PARSER_RESPONSE, NULL)) ==
-	    NULL ||
-	    (p->hp_bev = bufferevent_socket_new(base, -1,
-	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	    NULL)
 		goto fail;
 	http_parser_set_request(p->hp_parser, HTTP_METHOD_GET, 0);
-	bufferevent_setcb(p->hp_bev, health_read_cb, NULL, health_event_cb,
-	    p);
-	bufferevent_setwatermark(p->hp_bev, EV_READ, 0, 64 * 1024);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(sock) >= sizeof(sun.sun_path))
-		goto fail;
-	memcpy(sun.sun_path, sock, strlen(sock) + 1);
 	tv.tv_sec = (time_t)(timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
-	if (bufferevent_socket_connect(p->hp_bev, (struct sockaddr *)&sun,
-	    sizeof(sun)) == -1) {
+	if (keep != NULL && (hc = *keep) != NULL) {
+		*keep = NULL;
+		p->hp_bev = hc->hc_bev;
+		free(hc);
+		p->hp_reused = true;
+		p->hp_phase = HEALTH_PH_RESPONSE;
+		bufferevent_setcb(p->hp_bev, health_read_cb, NULL,
+		    health_event_cb, p);
+		if (bufferevent_write(p->hp_bev, p->hp_req,
+		    strlen(p->hp_req)) == -1 ||
+		    bufferevent_enable(p->hp_bev, EV_READ | EV_WRITE) == -1)
+			goto fail;
+	} else if (health_connect(p) == -1) {
+		if (p->hp_bev == NULL)
+			goto fail;
 		/* ENOENT while the VMM starts: a failed check, from the loop. */
 		p->hp_phase = HEALTH_PH_DONE;
 		p->hp_res = HEALTH_CONNECT;
@@ -117,6 +140,41 @@ health_probe_start(struct event_base *base, const char *sock, unsigned port,
 fail:
 	health_probe_free(p);
 	return (NULL);
+}
+
+/*
+ * A new connection in p->hp_bev (the old one, if any, closed).  -1 with
+ * hp_bev NULL: out of resources; with hp_bev set: the connect failed.
+ */
+static int
+health_connect(struct health_probe *p)
+{
+	struct sockaddr_un	 sun;
+
+	if (p->hp_bev != NULL)
+		bufferevent_free(p->hp_bev);
+	p->hp_reused = false;
+	p->hp_phase = HEALTH_PH_CONNECT;
+	if ((p->hp_bev = bufferevent_socket_new(p->hp_base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return (-1);
+	bufferevent_setcb(p->hp_bev, health_read_cb, NULL, health_event_cb,
+	    p);
+	bufferevent_setwatermark(p->hp_bev, EV_READ, 0, 64 * 1024);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, p->hp_sock, strlen(p->hp_sock) + 1);
+	return (bufferevent_socket_connect(p->hp_bev, (struct sockaddr *)&sun,
+	    sizeof(sun)));
+}
+
+void
+health_conn_free(struct health_conn *hc)
+{
+	if (hc == NULL)
+		return;
+	bufferevent_free(hc->hc_bev);
+	free(hc);
 }
 
 void
@@ -163,6 +221,54 @@ health_finish(struct health_probe *p, enum health_result res, int status)
 	cb(res, status, arg);
 }
 
+/*
+ * The response ended (HTTP_PARSE_DONE): the connection goes back to the
+ * caller if it may carry the next probe.
+ */
+static void
+health_finish_keep(struct health_probe *p, int status)
+{
+	struct health_conn	*hc;
+	struct http_msg		*msg = http_parser_msg(p->hp_parser);
+
+	if (p->hp_keep != NULL && *p->hp_keep == NULL &&
+	    (http_msg_flags(msg) & HTTP_MSG_KEEPALIVE) &&
+	    evbuffer_get_length(bufferevent_get_input(p->hp_bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(p->hp_bev)) == 0 &&
+	    (hc = calloc(1, sizeof(*hc))) != NULL) {
+		hc->hc_bev = p->hp_bev;
+		p->hp_bev = NULL;
+		bufferevent_disable(hc->hc_bev, EV_READ | EV_WRITE);
+		bufferevent_setcb(hc->hc_bev, NULL, NULL, NULL, NULL);
+		*p->hp_keep = hc;
+	}
+	health_finish(p, status == p->hp_expect ? HEALTH_OK : HEALTH_STATUS,
+	    status);
+}
+
+/*
+ * A kept connection the guest closed before answering (or that broke):
+ * the check starts over on a new one, within the same deadline.
+ */
+static bool
+health_retry_fresh(struct health_probe *p)
+{
+	if (!p->hp_reused || p->hp_phase != HEALTH_PH_RESPONSE ||
+	    http_parser_body_bytes(p->hp_parser) != 0 ||
+	    evbuffer_get_length(bufferevent_get_input(p->hp_bev)) != 0)
+		return (false);
+	http_parser_free(p->hp_parser);
+	if ((p->hp_parser = http_parser_new(HTTP_PARSER_RESPONSE, NULL)) ==
+	    NULL) {
+		health_finish(p, HEALTH_CONNECT, 0);
+		return (true);
+	}
+	http_parser_set_request(p->hp_parser, HTTP_METHOD_GET, 0);
+	if (health_connect(p) == -1)
+		health_finish(p, HEALTH_CONNECT, 0);
+	return (true);
+}
+
 static void
 health_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -192,6 +298,8 @@ health_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	/* EOF or error. */
+	if (health_retry_fresh(p))
+		return;
 	switch (p->hp_phase) {
 	case HEALTH_PH_CONNECT:
 		health_finish(p, HEALTH_CONNECT, 0);
@@ -227,7 +335,7 @@ health_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 	}
-	if (p->hp_phase == HEALTH_PH_RESPONSE)
+	if (p->hp_phase == HEALTH_PH_RESPONSE || p->hp_phase == HEALTH_PH_BODY)
 		health_response(p, in, false);
 }
 
@@ -261,9 +369,21 @@ health_response(struct health_probe *p, struct evbuffer *in, bool eof)
 	enum http_parse_result	 r;
 	int			 status;
 
+again:
 	r = http_parse(p->hp_parser, in, NULL, 64 * 1024);
 	if (r == HTTP_PARSE_AGAIN && eof)
 		r = http_parse_eof(p->hp_parser);
+	if (p->hp_phase == HEALTH_PH_BODY) {
+		/* The verdict is in; the rest only decides the connection. */
+		if (r == HTTP_PARSE_DONE)
+			health_finish_keep(p, p->hp_status);
+		else if (r == HTTP_PARSE_BODY)
+			goto again;
+		else if (r != HTTP_PARSE_AGAIN)
+			health_finish(p, p->hp_status == p->hp_expect ?
+			    HEALTH_OK : HEALTH_STATUS, p->hp_status);
+		return;
+	}
 	switch (r) {
 	case HTTP_PARSE_HEAD:
 	case HTTP_PARSE_BODY:
@@ -273,6 +393,17 @@ health_response(struct health_probe *p, struct evbuffer *in, bool eof)
 		if (status >= 100 && status < 200) {
 			health_finish(p, HEALTH_PROTOCOL, status);
 			return;
+		}
+		if (r == HTTP_PARSE_DONE) {
+			health_finish_keep(p, status);
+			return;
+		}
+		/* A connection to keep is read to the end of the body. */
+		if (p->hp_keep != NULL && !eof && http_msg_framing(
+		    http_parser_msg(p->hp_parser)) != HTTP_FRAMING_CLOSE) {
+			p->hp_phase = HEALTH_PH_BODY;
+			p->hp_status = status;
+			goto again;
 		}
 		health_finish(p, status == p->hp_expect ? HEALTH_OK :
 		    HEALTH_STATUS, status);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct health_conn;	/* a connection kept for the next probe */
 struct health_probe;
 
 enum health_result {
@@ -29,13 +30,25 @@ typedef void	(*health_cb)(enum health_result res, int status, void *arg);
  * exactly once, never from inside this call; the probe frees itself
  * after <cb> returns, so the caller drops its pointer there.  NULL only
  * if out of resources.
+ *
+ * <keep> (NULL: a connection per probe) is where the caller keeps a
+ * connection between probes, as Envoy's health checker does: the probe
+ * takes the one there, if any, and puts its own back when the response
+ * allows it, before <cb>.  A kept connection that the guest closed is
+ * replaced within the probe, so that is not a failed check.  Reusing
+ * it saves a connect, the CONNECT handshake and a vsock stream per
+ * check: most of what an idle VM costs.  *<keep> must stay valid while
+ * the probe runs.
  */
 struct health_probe	*health_probe_start(struct event_base *base,
 			    const char *sock, unsigned port, const char *path,
-			    int expect, uint64_t timeout_ms, health_cb cb,
+			    int expect, uint64_t timeout_ms,
+			    struct health_conn **keep, health_cb cb,
 			    void *arg);
 /* Cancels a probe: <cb> will not be called.  NULL is a no-op. */
 void			 health_probe_free(struct health_probe *p);
+/* Closes a kept connection.  NULL is a no-op. */
+void			 health_conn_free(struct health_conn *hc);
 
 const char		*health_strerror(enum health_result res);
 

@@ -40,6 +40,7 @@
 
 static void	member_exit_cb(evutil_socket_t fd, short what, void *arg);
 static void	member_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void	member_probe_stop(struct member *m);
 static void	member_probe_cb(enum health_result res, int status,
 		    void *arg);
 static void	member_probe_done(struct member *m, enum health_result res,
@@ -197,9 +198,19 @@ member_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	m->m_probe = health_probe_start(pool->p_base, m->m_sock,
 	    pool->p_conf.pl_vm.vm_port, he->he_path, (int)he->he_status,
-	    he->he_timeout, member_probe_cb, m);
+	    he->he_timeout, &m->m_hconn, member_probe_cb, m);
 	if (m->m_probe == NULL)
 		member_arm(m, he->he_interval);
+}
+
+/* No more checks: the one under way and the kept connection go. */
+static void
+member_probe_stop(struct member *m)
+{
+	health_probe_free(m->m_probe);
+	m->m_probe = NULL;
+	health_conn_free(m->m_hconn);
+	m->m_hconn = NULL;
 }
 
 static void
@@ -297,8 +308,7 @@ member_drain(struct member *m, enum member_why why)
 	}
 	if (st != MEMBER_DRAINING)
 		return;
-	health_probe_free(m->m_probe);
-	m->m_probe = NULL;
+	member_probe_stop(m);
 	m->m_why = why;
 	member_set_state(m, st);
 	switch (why) {
@@ -344,8 +354,7 @@ member_kill(struct member *m, enum member_why why, const char *text)
 {
 	struct pool	*pool = m->m_pool;
 
-	health_probe_free(m->m_probe);
-	m->m_probe = NULL;
+	member_probe_stop(m);
 	/*
 	 * A member still serving may carry the reason of a replacement
 	 * not made yet (member_replace()): what stops it now is this.
@@ -524,8 +533,7 @@ member_why_name(enum member_why why)
 void
 member_clear(struct member *m)
 {
-	health_probe_free(m->m_probe);
-	m->m_probe = NULL;
+	member_probe_stop(m);
 	if (m->m_ev_timer != NULL)
 		evtimer_del(m->m_ev_timer);
 	if (m->m_ev_exit != NULL)

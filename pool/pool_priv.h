@@ -67,6 +67,7 @@ struct member {
 	struct event		*m_ev_exit;	/* m_pidfd readable */
 	struct event		*m_ev_timer;	/* next probe, deadlines */
 	struct health_probe	*m_probe;	/* under way, or NULL */
+	struct health_conn	*m_hconn;	/* kept for the next probe */
 	uint64_t		 m_spawn_ns;
 	uint64_t		 m_ready_ns;
 	uint64_t		 m_state_ns;	/* entered m_state */

@@ -3,7 +3,8 @@
  * a real Unix socket in the same event_base: the CONNECT handshake, the
  * request it sends, and each outcome -- the expected status, another
  * status, a refused handshake, garbage, silence past the timeout, no
- * socket at all -- reported once, from the loop.
+ * socket at all -- reported once, from the loop; and a connection kept
+ * between probes.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,9 @@ struct test_health_vmm {
 	char			 request[512];	/* what it got after OK */
 	size_t			 reqlen;
 	struct bufferevent	*bev;
+	bool			 every;		/* answer every request */
+	unsigned		 accepts;
+	unsigned		 requests;
 };
 
 struct test_health_result {
@@ -67,7 +72,11 @@ test_health_vmm_read_cb(struct bufferevent *bev, void *arg)
 	v->request[v->reqlen] = '\0';
 	if (strstr(v->request, "\r\n\r\n") != NULL && v->response != NULL) {
 		bufferevent_write(bev, v->response, strlen(v->response));
-		v->response = NULL;
+		v->requests++;
+		if (v->every)
+			v->reqlen = 0;
+		else
+			v->response = NULL;
 	}
 }
 
@@ -79,6 +88,11 @@ test_health_vmm_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)sa;
 	(void)len;
+	if (v->bev != NULL)
+		bufferevent_free(v->bev);
+	v->accepts++;
+	v->connect[0] = '\0';
+	v->reqlen = 0;
 	v->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(v->bev, test_health_vmm_read_cb, NULL, NULL, v);
@@ -120,7 +134,7 @@ test_health_run(struct test_health_vmm *v, bool listen, uint64_t timeout_ms,
 	}
 	memset(r, 0, sizeof(*r));
 	p = health_probe_start(base, sun.sun_path, 8080, "/health", 200,
-	    timeout_ms, test_health_cb, r);
+	    timeout_ms, NULL, test_health_cb, r);
 	assert_non_null(p);
 	assert_int_equal(r->done, 0);		/* never from inside */
 	event_base_loopexit(base, &tv);
@@ -233,12 +247,78 @@ test_health_free_cancels(void **state)
 
 	(void)state;
 	p = health_probe_start(base, "/nonexistent/sock", 8080, "/health",
-	    200, 10, test_health_cb, &r);
+	    200, 10, NULL, test_health_cb, &r);
 	assert_non_null(p);
 	health_probe_free(p);
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	assert_int_equal(r.done, 0);
 	health_probe_free(NULL);
+	event_base_free(base);
+}
+
+/*
+ * With a place to keep it, the connection carries the next probes: one
+ * connect and one CONNECT for three checks, no "Connection: close".
+ * The guest closing it between probes is not a failed check: the probe
+ * starts over on a new one.  A response that closes is not kept.
+ */
+static void
+test_health_keeps_the_connection(void **state)
+{
+	struct test_health_vmm		 v = { .handshake = "OK 5\n",
+	    .response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	    .every = true };
+	struct test_health_result	 r;
+	struct event_base		*base = event_base_new();
+	struct evconnlistener		*l;
+	struct health_conn		*keep = NULL;
+	struct health_probe		*p;
+	struct sockaddr_un		 sun;
+	struct timeval			 tv = { 5, 0 };
+	int				 i;
+
+	(void)state;
+	assert_non_null(base);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/test_health.%ld",
+	    (long)getpid());
+	unlink(sun.sun_path);
+	l = evconnlistener_new_bind(base, test_health_vmm_accept_cb, &v,
+	    LEV_OPT_CLOSE_ON_FREE, 8, (struct sockaddr *)&sun, sizeof(sun));
+	assert_non_null(l);
+	event_base_loopexit(base, &tv);
+	for (i = 0; i < 6; i++) {
+		if (i == 3) {
+			/* The guest closes the kept connection. */
+			bufferevent_free(v.bev);
+			v.bev = NULL;
+			event_base_loop(base, EVLOOP_NONBLOCK);
+		}
+		if (i == 5)
+			v.response = "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+			    "Content-Length: 0\r\n\r\n";
+		memset(&r, 0, sizeof(r));
+		p = health_probe_start(base, sun.sun_path, 8080, "/health",
+		    200, 1000, &keep, test_health_cb, &r);
+		assert_non_null(p);
+		while (r.done == 0 && !event_base_got_exit(base))
+			event_base_loop(base, EVLOOP_ONCE);
+		assert_int_equal(r.done, 1);
+		assert_int_equal(r.res, HEALTH_OK);
+		if (i < 5)
+			assert_non_null(keep);
+		assert_int_equal(v.accepts, i < 3 ? 1 : 2);
+	}
+	assert_null(keep);			/* it said close */
+	assert_int_equal(v.requests, 6);
+	assert_null(strstr(v.request, "Connection: close"));
+	health_conn_free(keep);
+	health_conn_free(NULL);
+	if (v.bev != NULL)
+		bufferevent_free(v.bev);
+	evconnlistener_free(l);
+	unlink(sun.sun_path);
 	event_base_free(base);
 }
 
@@ -253,7 +333,11 @@ main(void)
 		cmocka_unit_test(test_health_silence_times_out),
 		cmocka_unit_test(test_health_no_socket_fails_from_the_loop),
 		cmocka_unit_test(test_health_free_cancels),
+		cmocka_unit_test(test_health_keeps_the_connection),
 	};
+
+	/* A write to a kept connection the fake VMM closed. */
+	signal(SIGPIPE, SIG_IGN);
 
 	return cmocka_run_group_tests_name("health", tests, NULL, NULL);
 }
