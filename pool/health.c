@@ -45,8 +45,14 @@ enum health_phase {
 	HEALTH_PH_DONE,
 };
 
+/*
+ * Kept between probes, reading: a guest has nothing to say on an idle
+ * connection, so a byte, the end or an error closes it (and clears the
+ * caller's pointer) rather than waiting to confuse the next probe.
+ */
 struct health_conn {
 	struct bufferevent	*hc_bev;
+	struct health_conn	**hc_slot;	/* the caller's pointer */
 };
 
 /* Owned by itself from start to the callback (or health_probe_free()). */
@@ -73,6 +79,11 @@ struct health_probe {
 static int	health_connect(struct health_probe *p);
 static void	health_finish(struct health_probe *p, enum health_result res,
 		    int status);
+static void	health_finish_keep(struct health_probe *p, int status);
+static bool	health_retry_fresh(struct health_probe *p);
+static void	health_idle_read_cb(struct bufferevent *bev, void *arg);
+static void	health_idle_event_cb(struct bufferevent *bev, short what,
+		    void *arg);
 static void	health_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void	health_read_cb(struct bufferevent *bev, void *arg);
 static void	health_event_cb(struct bufferevent *bev, short what,
@@ -168,6 +179,24 @@ health_connect(struct health_probe *p)
 	    sizeof(sun)));
 }
 
+static void
+health_idle_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct health_conn	*hc = arg;
+
+	(void)bev;
+	if (*hc->hc_slot == hc)
+		*hc->hc_slot = NULL;
+	health_conn_free(hc);
+}
+
+static void
+health_idle_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	health_idle_read_cb(bev, arg);
+}
+
 void
 health_conn_free(struct health_conn *hc)
 {
@@ -237,9 +266,11 @@ health_finish_keep(struct health_probe *p, int status)
 	    evbuffer_get_length(bufferevent_get_output(p->hp_bev)) == 0 &&
 	    (hc = calloc(1, sizeof(*hc))) != NULL) {
 		hc->hc_bev = p->hp_bev;
+		hc->hc_slot = p->hp_keep;
 		p->hp_bev = NULL;
-		bufferevent_disable(hc->hc_bev, EV_READ | EV_WRITE);
-		bufferevent_setcb(hc->hc_bev, NULL, NULL, NULL, NULL);
+		bufferevent_setcb(hc->hc_bev, health_idle_read_cb, NULL,
+		    health_idle_event_cb, hc);
+		bufferevent_enable(hc->hc_bev, EV_READ);
 		*p->hp_keep = hc;
 	}
 	health_finish(p, status == p->hp_expect ? HEALTH_OK : HEALTH_STATUS,
@@ -277,8 +308,13 @@ health_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ASSERT(p->magic == HEALTH_MAGIC);
-	health_finish(p, p->hp_phase == HEALTH_PH_DONE ? p->hp_res :
-	    HEALTH_TIMEOUT, 0);
+	/* A body slow to end: the status was the answer (not kept). */
+	if (p->hp_phase == HEALTH_PH_BODY)
+		health_finish(p, p->hp_status == p->hp_expect ? HEALTH_OK :
+		    HEALTH_STATUS, p->hp_status);
+	else
+		health_finish(p, p->hp_phase == HEALTH_PH_DONE ? p->hp_res :
+		    HEALTH_TIMEOUT, 0);
 }
 
 static void

@@ -35,10 +35,14 @@ member_step(enum member_state st, enum member_event ev,
 	case MEMBER_READY:
 		switch (ev) {
 		case MEMBER_EV_PROBE_OK:
-			h->mh_ok++;
-			h->mh_fail = 0;
-			if (h->mh_ok >= (rise > 0 ? rise : 1))
+			/*
+			 * Failures count until it is back in rotation, so a
+			 * VM flapping between pass and fail reaches fall.
+			 */
+			if (++h->mh_ok >= (rise > 0 ? rise : 1)) {
 				h->mh_out = false;
+				h->mh_fail = 0;
+			}
 			return (MEMBER_READY);
 		case MEMBER_EV_PROBE_FAIL:
 			h->mh_ok = 0;

@@ -593,7 +593,10 @@ pool_spawn_some(struct pool *pool, unsigned n)
 	}
 }
 
-/* Stops <n> VMs: booting ones first, then the least busy ready ones. */
+/*
+ * Stops <n> VMs: booting ones first, then ready ones out of rotation
+ * (they serve nothing), then the least busy ready ones.
+ */
 static void
 pool_shrink(struct pool *pool, unsigned n)
 {
@@ -604,6 +607,14 @@ pool_shrink(struct pool *pool, unsigned n)
 	for (i = pool->p_nslots; i > 0 && n > 0; i--) {
 		m = &pool->p_members[i - 1];
 		if (m->m_state == MEMBER_BOOTING) {
+			member_drain(m, MEMBER_WHY_SCALE_DOWN);
+			n--;
+		}
+	}
+	for (i = 0; i < pool->p_nslots && n > 0; i++) {
+		m = &pool->p_members[i];
+		if (m->m_state == MEMBER_READY && !m->m_recycle &&
+		    m->m_health.mh_out) {
 			member_drain(m, MEMBER_WHY_SCALE_DOWN);
 			n--;
 		}
@@ -633,7 +644,7 @@ pool_reconcile(struct pool *pool)
 {
 	const struct conf_microvm *vm = &pool->p_conf.pl_vm;
 	struct member	*m;
-	unsigned	 booting = 0, ready = 0, recycling = 0, want;
+	unsigned	 booting = 0, ready = 0, out = 0, recycling = 0, want;
 	uint64_t	 now = pool_now(pool), age;
 	size_t		 i;
 	bool		 degraded;
@@ -658,15 +669,20 @@ pool_reconcile(struct pool *pool)
 			booting++;
 		else if (m->m_state == MEMBER_READY && m->m_recycle)
 			recycling++;
+		else if (m->m_state == MEMBER_READY && m->m_health.mh_out)
+			out++;		/* back after rise, or replaced */
 		else if (m->m_state == MEMBER_READY)
 			ready++;
 	}
 	want = pool_want(pool, now);
-	if (ready + booting < want)
-		pool_spawn_some(pool, want - (ready + booting));
-	else if (ready + booting > want)
-		pool_shrink(pool, ready + booting - want);
-	/* Make-before-break: the replacements are ready, the old go. */
+	if (ready + out + booting < want)
+		pool_spawn_some(pool, want - (ready + out + booting));
+	else if (ready + out + booting > want)
+		pool_shrink(pool, ready + out + booting - want);
+	/*
+	 * Make-before-break: the replacements are ready (and in rotation),
+	 * the old go.
+	 */
 	for (i = 0; recycling > 0 && i < pool->p_nslots; i++) {
 		m = &pool->p_members[i];
 		if (m->m_state != MEMBER_READY || !m->m_recycle)

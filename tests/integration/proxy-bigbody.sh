@@ -6,6 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy-lib.bash"
 t_init proxy-bigbody
+# Under ASan (make SAN=1), freed memory waits in a quarantine of up to
+# 256 MiB by default: RSS would measure that, not corral.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1
 
 GIB=1073741824
 origin_start o1

@@ -113,6 +113,30 @@ test_member(struct test_state *st, size_t slot, enum member_state state,
 	return (m);
 }
 
+/*
+ * A ready VM out of rotation serves nothing: scaling down stops it
+ * rather than the one in rotation (the lower slot, as idle), and it
+ * does not stand in for a VM being recycled.
+ */
+static void
+test_pool_out_of_rotation_is_not_capacity(void **state)
+{
+	struct test_state	*st = *state;
+	struct member		*in, *out;
+
+	st->pool->p_started = true;
+	st->pool->p_announced = true;
+	st->pool->p_target = 1;
+	in = test_member(st, 0, MEMBER_READY, 1);
+	out = test_member(st, 1, MEMBER_READY, 2);
+	out->m_health.mh_out = true;
+	out->m_health.mh_fail = 1;
+	pool_reconcile(st->pool);
+	assert_int_equal(in->m_state, MEMBER_READY);
+	assert_int_not_equal(out->m_state, MEMBER_READY);
+	assert_int_equal(out->m_why, MEMBER_WHY_SCALE_DOWN);
+}
+
 static void
 test_pool_info_is_published_once_and_refcounted(void **state)
 {
@@ -371,6 +395,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_pool_out_of_rotation_is_not_capacity, test_setup,
+		    test_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_pool_info_is_published_once_and_refcounted,
 		    test_setup, test_teardown),

@@ -295,6 +295,13 @@ test_health_keeps_the_connection(void **state)
 			v.bev = NULL;
 			event_base_loop(base, EVLOOP_NONBLOCK);
 		}
+		if (i == 4) {
+			/* A stray byte on the idle connection closes it. */
+			bufferevent_write(v.bev, "\r\n", 2);
+			while (keep != NULL && !event_base_got_exit(base))
+				event_base_loop(base, EVLOOP_ONCE);
+			assert_null(keep);
+		}
 		if (i == 5)
 			v.response = "HTTP/1.1 200 OK\r\nConnection: close\r\n"
 			    "Content-Length: 0\r\n\r\n";
@@ -308,13 +315,55 @@ test_health_keeps_the_connection(void **state)
 		assert_int_equal(r.res, HEALTH_OK);
 		if (i < 5)
 			assert_non_null(keep);
-		assert_int_equal(v.accepts, i < 3 ? 1 : 2);
+		assert_int_equal(v.accepts, i < 3 ? 1 : i < 4 ? 2 : 3);
 	}
 	assert_null(keep);			/* it said close */
 	assert_int_equal(v.requests, 6);
 	assert_null(strstr(v.request, "Connection: close"));
 	health_conn_free(keep);
 	health_conn_free(NULL);
+	if (v.bev != NULL)
+		bufferevent_free(v.bev);
+	evconnlistener_free(l);
+	unlink(sun.sun_path);
+	event_base_free(base);
+}
+
+/*
+ * The status came but the body does not end within the timeout: the
+ * status is the answer; the connection is not kept.
+ */
+static void
+test_health_slow_body_is_judged_by_status(void **state)
+{
+	struct test_health_vmm		 v = { .handshake = "OK 5\n",
+	    .response = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok" };
+	struct test_health_result	 r;
+	struct event_base		*base = event_base_new();
+	struct evconnlistener		*l;
+	struct health_conn		*keep = NULL;
+	struct sockaddr_un		 sun;
+	struct timeval			 tv = { 5, 0 };
+
+	(void)state;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/test_health.%ld",
+	    (long)getpid());
+	unlink(sun.sun_path);
+	l = evconnlistener_new_bind(base, test_health_vmm_accept_cb, &v,
+	    LEV_OPT_CLOSE_ON_FREE, 8, (struct sockaddr *)&sun, sizeof(sun));
+	assert_non_null(l);
+	memset(&r, 0, sizeof(r));
+	assert_non_null(health_probe_start(base, sun.sun_path, 8080,
+	    "/health", 200, 100, &keep, test_health_cb, &r));
+	event_base_loopexit(base, &tv);
+	while (r.done == 0 && !event_base_got_exit(base))
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(r.done, 1);
+	assert_int_equal(r.res, HEALTH_OK);
+	assert_int_equal(r.status, 200);
+	assert_null(keep);
 	if (v.bev != NULL)
 		bufferevent_free(v.bev);
 	evconnlistener_free(l);
@@ -334,6 +383,7 @@ main(void)
 		cmocka_unit_test(test_health_no_socket_fails_from_the_loop),
 		cmocka_unit_test(test_health_free_cancels),
 		cmocka_unit_test(test_health_keeps_the_connection),
+		cmocka_unit_test(test_health_slow_body_is_judged_by_status),
 	};
 
 	/* A write to a kept connection the fake VMM closed. */

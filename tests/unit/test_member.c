@@ -65,7 +65,9 @@ test_member_fall_counts_consecutive_failures(void **state)
 	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
 	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
 	assert_int_equal(h.mh_fail, 2);
-	/* A success in between starts the count over. */
+	/* rise successes in between start the count over. */
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 2);
+	assert_int_equal(h.mh_fail, 2);
 	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 2);
 	assert_int_equal(h.mh_fail, 0);
 	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
@@ -108,6 +110,18 @@ test_member_rise_brings_back_into_rotation(void **state)
 	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 3);
 	assert_int_equal(st, MEMBER_READY);
 	assert_false(h.mh_out);
+	/* Flapping: fewer than rise passes between failures, so it falls. */
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 2);
+	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2);
+	st = member_step(st, MEMBER_EV_PROBE_OK, &h, 3, 2);
+	assert_int_equal(st, MEMBER_READY);
+	assert_true(h.mh_out);
+	assert_int_equal(member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 2),
+	    MEMBER_FAILED);
+	st = MEMBER_READY;
+	h.mh_ok = h.mh_fail = 0;
+	h.mh_out = false;
 	/* rise 0 is taken as 1; an exit clears it all. */
 	st = member_step(st, MEMBER_EV_PROBE_FAIL, &h, 3, 0);
 	assert_true(h.mh_out);
