@@ -109,45 +109,72 @@ test_health_cb(enum health_result res, int status, void *arg)
 	r->status = status;
 }
 
+/* An event_base, and a fake VMM listening unless there is no <v>. */
+struct test_health_fix {
+	struct event_base	*base;
+	struct evconnlistener	*l;
+	struct sockaddr_un	 sun;
+	struct test_health_vmm	*v;
+};
+
+static void
+test_health_fix_start(struct test_health_fix *f, struct test_health_vmm *v)
+{
+	struct timeval	 tv = { 5, 0 };
+
+	memset(f, 0, sizeof(*f));
+	assert_non_null(f->base = event_base_new());
+	f->v = v;
+	f->sun.sun_family = AF_UNIX;
+	snprintf(f->sun.sun_path, sizeof(f->sun.sun_path),
+	    "/tmp/test_health.%ld", (long)getpid());
+	unlink(f->sun.sun_path);
+	if (v != NULL) {
+		f->l = evconnlistener_new_bind(f->base,
+		    test_health_vmm_accept_cb, v, LEV_OPT_CLOSE_ON_FREE, 8,
+		    (struct sockaddr *)&f->sun, sizeof(f->sun));
+		assert_non_null(f->l);
+	}
+	event_base_loopexit(f->base, &tv);	/* bounds the whole test */
+}
+
+/* One probe, run to its result in <r>. */
+static void
+test_health_probe(struct test_health_fix *f, uint64_t timeout_ms,
+    struct health_conn **keep, struct test_health_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	assert_non_null(health_probe_start(f->base, f->sun.sun_path, 8080,
+	    "/health", 200, timeout_ms, keep, test_health_cb, r));
+	assert_int_equal(r->done, 0);		/* never from inside */
+	while (r->done == 0 && !event_base_got_exit(f->base))
+		event_base_loop(f->base, EVLOOP_ONCE);
+	assert_int_equal(r->done, 1);
+}
+
+static void
+test_health_fix_end(struct test_health_fix *f)
+{
+	if (f->v != NULL && f->v->bev != NULL) {
+		bufferevent_free(f->v->bev);
+		f->v->bev = NULL;
+	}
+	if (f->l != NULL)
+		evconnlistener_free(f->l);
+	unlink(f->sun.sun_path);
+	event_base_free(f->base);
+}
+
 /* One probe of a fake VMM behaving as <v> says; the result in <r>. */
 static void
 test_health_run(struct test_health_vmm *v, bool listen, uint64_t timeout_ms,
     struct test_health_result *r)
 {
-	struct event_base	*base = event_base_new();
-	struct evconnlistener	*l = NULL;
-	struct sockaddr_un	 sun;
-	struct health_probe	*p;
-	struct timeval		 tv = { 5, 0 };
+	struct test_health_fix	 f;
 
-	assert_non_null(base);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/test_health.%ld",
-	    (long)getpid());
-	unlink(sun.sun_path);
-	if (listen) {
-		l = evconnlistener_new_bind(base, test_health_vmm_accept_cb,
-		    v, LEV_OPT_CLOSE_ON_FREE, 8, (struct sockaddr *)&sun,
-		    sizeof(sun));
-		assert_non_null(l);
-	}
-	memset(r, 0, sizeof(*r));
-	p = health_probe_start(base, sun.sun_path, 8080, "/health", 200,
-	    timeout_ms, NULL, test_health_cb, r);
-	assert_non_null(p);
-	assert_int_equal(r->done, 0);		/* never from inside */
-	event_base_loopexit(base, &tv);
-	while (r->done == 0 && !event_base_got_exit(base))
-		event_base_loop(base, EVLOOP_ONCE);
-	assert_int_equal(r->done, 1);
-	if (v->bev != NULL)
-		bufferevent_free(v->bev);
-	v->bev = NULL;
-	if (l != NULL)
-		evconnlistener_free(l);
-	unlink(sun.sun_path);
-	event_base_free(base);
+	test_health_fix_start(&f, listen ? v : NULL);
+	test_health_probe(&f, timeout_ms, NULL, r);
+	test_health_fix_end(&f);
 }
 
 static void
@@ -269,49 +296,30 @@ test_health_keeps_the_connection(void **state)
 	    .response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
 	    .every = true };
 	struct test_health_result	 r;
-	struct event_base		*base = event_base_new();
-	struct evconnlistener		*l;
+	struct test_health_fix		 f;
 	struct health_conn		*keep = NULL;
-	struct health_probe		*p;
-	struct sockaddr_un		 sun;
-	struct timeval			 tv = { 5, 0 };
 	int				 i;
 
 	(void)state;
-	assert_non_null(base);
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/test_health.%ld",
-	    (long)getpid());
-	unlink(sun.sun_path);
-	l = evconnlistener_new_bind(base, test_health_vmm_accept_cb, &v,
-	    LEV_OPT_CLOSE_ON_FREE, 8, (struct sockaddr *)&sun, sizeof(sun));
-	assert_non_null(l);
-	event_base_loopexit(base, &tv);
+	test_health_fix_start(&f, &v);
 	for (i = 0; i < 6; i++) {
 		if (i == 3) {
 			/* The guest closes the kept connection. */
 			bufferevent_free(v.bev);
 			v.bev = NULL;
-			event_base_loop(base, EVLOOP_NONBLOCK);
+			event_base_loop(f.base, EVLOOP_NONBLOCK);
 		}
 		if (i == 4) {
 			/* A stray byte on the idle connection closes it. */
 			bufferevent_write(v.bev, "\r\n", 2);
-			while (keep != NULL && !event_base_got_exit(base))
-				event_base_loop(base, EVLOOP_ONCE);
+			while (keep != NULL && !event_base_got_exit(f.base))
+				event_base_loop(f.base, EVLOOP_ONCE);
 			assert_null(keep);
 		}
 		if (i == 5)
 			v.response = "HTTP/1.1 200 OK\r\nConnection: close\r\n"
 			    "Content-Length: 0\r\n\r\n";
-		memset(&r, 0, sizeof(r));
-		p = health_probe_start(base, sun.sun_path, 8080, "/health",
-		    200, 1000, &keep, test_health_cb, &r);
-		assert_non_null(p);
-		while (r.done == 0 && !event_base_got_exit(base))
-			event_base_loop(base, EVLOOP_ONCE);
-		assert_int_equal(r.done, 1);
+		test_health_probe(&f, 1000, &keep, &r);
 		assert_int_equal(r.res, HEALTH_OK);
 		if (i < 5)
 			assert_non_null(keep);
@@ -322,11 +330,7 @@ test_health_keeps_the_connection(void **state)
 	assert_null(strstr(v.request, "Connection: close"));
 	health_conn_free(keep);
 	health_conn_free(NULL);
-	if (v.bev != NULL)
-		bufferevent_free(v.bev);
-	evconnlistener_free(l);
-	unlink(sun.sun_path);
-	event_base_free(base);
+	test_health_fix_end(&f);
 }
 
 /*
@@ -339,36 +343,16 @@ test_health_slow_body_is_judged_by_status(void **state)
 	struct test_health_vmm		 v = { .handshake = "OK 5\n",
 	    .response = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok" };
 	struct test_health_result	 r;
-	struct event_base		*base = event_base_new();
-	struct evconnlistener		*l;
+	struct test_health_fix		 f;
 	struct health_conn		*keep = NULL;
-	struct sockaddr_un		 sun;
-	struct timeval			 tv = { 5, 0 };
 
 	(void)state;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/test_health.%ld",
-	    (long)getpid());
-	unlink(sun.sun_path);
-	l = evconnlistener_new_bind(base, test_health_vmm_accept_cb, &v,
-	    LEV_OPT_CLOSE_ON_FREE, 8, (struct sockaddr *)&sun, sizeof(sun));
-	assert_non_null(l);
-	memset(&r, 0, sizeof(r));
-	assert_non_null(health_probe_start(base, sun.sun_path, 8080,
-	    "/health", 200, 100, &keep, test_health_cb, &r));
-	event_base_loopexit(base, &tv);
-	while (r.done == 0 && !event_base_got_exit(base))
-		event_base_loop(base, EVLOOP_ONCE);
-	assert_int_equal(r.done, 1);
+	test_health_fix_start(&f, &v);
+	test_health_probe(&f, 100, &keep, &r);
 	assert_int_equal(r.res, HEALTH_OK);
 	assert_int_equal(r.status, 200);
 	assert_null(keep);
-	if (v.bev != NULL)
-		bufferevent_free(v.bev);
-	evconnlistener_free(l);
-	unlink(sun.sun_path);
-	event_base_free(base);
+	test_health_fix_end(&f);
 }
 
 int
