@@ -96,6 +96,13 @@ void		 pool_demand(struct pool *pool);
 uint64_t	 pool_queue_enter(struct pool *pool, struct event *wake);
 void		 pool_queue_leave(struct pool *pool, uint64_t ticket);
 size_t		 pool_queue_position(struct pool *pool, uint64_t ticket);
+/*
+ * The newest ticket among the first <n> waiters (0 if <n> is 0, and
+ * UINT64_MAX if fewer wait): with <n> VMs with room, exactly the tickets
+ * up to it are in turn.  Tickets grow, so one call answers for every
+ * waiter of the pool.
+ */
+uint64_t	 pool_queue_turn_max(struct pool *pool, size_t n);
 size_t		 pool_queue_length(struct pool *pool);
 /* queue.timeout of the pool, in ms. */
 uint64_t	 pool_queue_timeout(const struct pool *pool);

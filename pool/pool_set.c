@@ -282,6 +282,19 @@ pool_queue_position(struct pool *pool, uint64_t ticket)
 	return (i);
 }
 
+uint64_t
+pool_queue_turn_max(struct pool *pool, size_t n)
+{
+	uint64_t	 t;
+
+	if (n == 0)
+		return (0);
+	pthread_mutex_lock(&pool->p_q_lock);
+	t = n <= pool->p_q_n ? pool->p_q[n - 1] : UINT64_MAX;
+	pthread_mutex_unlock(&pool->p_q_lock);
+	return (t);
+}
+
 size_t
 pool_queue_length(struct pool *pool)
 {

@@ -47,9 +47,16 @@
 /*
  * A request waiting for a VM is woken by its pool when room may have
  * appeared (pool_queue_enter()), but a backend's ejection back-off ends
- * with no event: it also looks again this often.
+ * with no event: a worker with waiters also looks again this often.
  */
 #define SESSION_REQ_QUEUE_RECHECK_MS	100
+#define SESSION_REQ_TURN_POOLS		8	/* cached per wake-up */
+
+/* One pool's answer to "whose turn is it", for one wake-up. */
+struct session_req_turn {
+	struct pool	*tu_pool;
+	uint64_t	 tu_max;	/* pool_queue_turn_max() */
+};
 
 /* The target of a request split for routing: host and path. */
 struct session_req_target {
@@ -400,12 +407,49 @@ session_req_wait(struct session *s, struct pool_set *set)
 		s->s_queued = true;
 	}
 	s->s_qgen = w->w_qgen;
+	/* Its own timer is for the timeout; retries are the worker's. */
 	waited = (mtime_now_ns() - rq->rq_queued_ns) / MTIME_NS_PER_MS;
 	left = pool_queue_timeout(bp->bp_vm);
-	left = waited < left ? left - waited : 0;
-	session_timer(s->s_utimer, left < SESSION_REQ_QUEUE_RECHECK_MS ?
-	    left : SESSION_REQ_QUEUE_RECHECK_MS);
+	session_timer(s->s_utimer, waited < left ? left - waited : 0);
 	return (0);
+}
+
+static bool
+session_req_timed_out(const struct session *s)
+{
+	const struct session_req *rq = &s->s_rq;
+
+	return (mtime_now_ns() - rq->rq_queued_ns >=
+	    pool_queue_timeout(rq->rq_pool->bp_vm) * MTIME_NS_PER_MS);
+}
+
+/*
+ * Whether a waiting request may be in turn, from the pool's answer
+ * cached in <tu> (computed on first use: the VMs with room, counted
+ * once, and the newest ticket they can take).  When the cache is full
+ * it says yes and session_req_turn() decides.
+ */
+static bool
+session_req_maybe_turn(struct session *s, struct session_req_turn *tu,
+    size_t *ntu)
+{
+	struct backend_pool	*bp = s->s_rq.rq_pool;
+	struct pool_set		*set;
+	size_t			 i, room = 0;
+
+	for (i = 0; i < *ntu; i++)
+		if (tu[i].tu_pool == bp->bp_vm)
+			return (s->s_rq.rq_ticket <= tu[i].tu_max);
+	if (*ntu == SESSION_REQ_TURN_POOLS)
+		return (true);
+	set = pool_set_get(bp->bp_vm);
+	for (i = 0; set != NULL && i < bp->bp_n; i++)
+		if (pool_set_ready(set, i) && pool_slot_room(bp->bp_vm, i))
+			room++;
+	pool_set_put(set);
+	tu[*ntu].tu_pool = bp->bp_vm;
+	tu[*ntu].tu_max = pool_queue_turn_max(bp->bp_vm, room);
+	return (s->s_rq.rq_ticket <= tu[(*ntu)++].tu_max);
 }
 
 void
@@ -418,15 +462,20 @@ session_req_unqueue(struct session *s)
 }
 
 /*
- * A pool says room may have appeared: the worker's waiting requests try
- * again, oldest first.  Those that go back to waiting are put back
- * behind with this run's w_qgen, which ends the run.
+ * A pool says room may have appeared (or SESSION_REQ_QUEUE_RECHECK_MS
+ * passed): each waiting request of the worker in turn tries again, the
+ * others are passed over without a lock; all go round once, put back
+ * behind with this run's w_qgen, which ends the run.  Being in turn is
+ * a ticket compare, so a run costs O(waiters), not O(waiters x queue).
  */
 void
 session_req_queue_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct worker	*w = arg;
-	struct session	*s;
+	struct worker		*w = arg;
+	struct session		*s;
+	struct session_req_turn	 tu[SESSION_REQ_TURN_POOLS];
+	struct timeval		 tv = { 0, SESSION_REQ_QUEUE_RECHECK_MS * 1000 };
+	size_t			 ntu = 0;
 
 	(void)fd;
 	(void)what;
@@ -435,9 +484,18 @@ session_req_queue_cb(evutil_socket_t fd, short what, void *arg)
 	while ((s = TAILQ_FIRST(&w->w_queued)) != NULL &&
 	    s->s_qgen != w->w_qgen) {
 		ASSERT(s->s_ustate == SESSION_U_QUEUED);
+		if (!session_req_maybe_turn(s, tu, &ntu) &&
+		    !session_req_timed_out(s)) {
+			TAILQ_REMOVE(&w->w_queued, s, s_qentry);
+			TAILQ_INSERT_TAIL(&w->w_queued, s, s_qentry);
+			s->s_qgen = w->w_qgen;
+			continue;
+		}
 		evtimer_del(s->s_utimer);
 		session_cb_end(s, session_req_queued(s));
 	}
+	if (!TAILQ_EMPTY(&w->w_queued))
+		event_add(w->w_ev_queue, &tv);
 }
 
 int
@@ -448,8 +506,7 @@ session_req_queued(struct session *s)
 
 	session_req_unqueue(s);
 	s->s_ustate = SESSION_U_NONE;
-	if (mtime_now_ns() - rq->rq_queued_ns >=
-	    pool_queue_timeout(bp->bp_vm) * MTIME_NS_PER_MS) {
+	if (session_req_timed_out(s)) {
 		pool_queue_leave(bp->bp_vm, rq->rq_ticket);
 		rq->rq_ticket = 0;
 		return (session_req_novm(s, pool_set_get(bp->bp_vm)));

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pool-inflight: max_inflight_per_vm: 1 with one VM serialises requests:
 # a fast request sent while a slow one runs waits in the queue and ends
-# after it; with a short queue timeout a waiting request gets a 503 that
-# says why.
+# after it; a burst of eight is served one by one; with a short queue
+# timeout a waiting request gets a 503 that says why.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/proxy-lib.bash"
 . "$(dirname "$0")/pool-lib.bash"
@@ -30,6 +30,21 @@ check_eq "slow answered" 200 "$(cat "$T/slow")"
 check_eq "fast answered" 200 "$(cat "$T/fast")"
 check_eq "one at a time: the fast one waited" "slow fast" \
     "$(tr '\n' ' ' <"$T/order" | sed 's/ $//')"
+
+# Eight at once on one VM, over both workers: each waits its turn in
+# the queue and is served; none is refused or times out.
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	curl -s -m 20 -o /dev/null -w '%{http_code}\n' "$URL/delay/100" \
+	    >"$T/burst.$i" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do
+	t_wait_exit "$p" 30
+done
+check_eq "a burst of 8 through one VM: all served" \
+    "200 200 200 200 200 200 200 200" \
+    "$(cat "$T"/burst.* | tr '\n' ' ' | sed 's/ $//')"
 
 # A queue timeout shorter than the running request: 503 with a reason.
 pool_conf c2.yaml 1 1 "    max_inflight_per_vm: 1

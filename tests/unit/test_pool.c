@@ -189,6 +189,11 @@ test_pool_queue_is_a_bounded_fifo(void **state)
 	}
 	assert_int_equal(pool_queue_enter(pool, NULL), 0);	/* full */
 	assert_int_equal(pool_queue_length(pool), 3);
+	/* With n VMs with room, the first n tickets are in turn. */
+	assert_int_equal(pool_queue_turn_max(pool, 0), 0);
+	assert_int_equal(pool_queue_turn_max(pool, 1), t[0]);
+	assert_int_equal(pool_queue_turn_max(pool, 3), t[2]);
+	assert_true(pool_queue_turn_max(pool, 4) == UINT64_MAX);
 	/* The middle one gives up: the last moves up, order is kept. */
 	pool_queue_leave(pool, t[1]);
 	assert_int_equal(pool_queue_position(pool, t[0]), 0);
