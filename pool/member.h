@@ -68,8 +68,9 @@ struct member_health {
  * READY (and in rotation) at its first passed check.  A READY member's
  * failed check takes it out of rotation (h->mh_out); <rise> passed in a
  * row put it back, and <fall> failed before that make it FAILED (in a
- * row, or not: a member flapping between pass and fail falls too).  (HAProxy's rise
- * and fall, except that a member that falls is replaced, never raised.)
+ * row, or not: a member flapping between pass and fail falls too).
+ * HAProxy's rise and fall, except that a member that falls is replaced,
+ * never raised.
  * Pure: the caller acts on the change.  An exit ends every state in
  * STOPPED.
  */

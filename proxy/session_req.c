@@ -358,6 +358,19 @@ session_req_usable(void *arg, size_t i)
 	return (backend_usable(&bp->bp_backends[i]));
 }
 
+/* The VMs in <set> with room for one more request, up to <enough>. */
+static size_t
+session_req_room(const struct backend_pool *bp, const struct pool_set *set,
+    size_t enough)
+{
+	size_t	 i, room = 0;
+
+	for (i = 0; set != NULL && i < bp->bp_n && room < enough; i++)
+		if (pool_set_ready(set, i) && pool_slot_room(bp->bp_vm, i))
+			room++;
+	return (room);
+}
+
 /*
  * Whether this request may pick a VM now: yes if nobody waits, or if it
  * waits itself and fewer requests are ahead of it than VMs have room.
@@ -366,15 +379,12 @@ static bool
 session_req_turn(struct session *s, const struct pool_set *set)
 {
 	struct backend_pool	*bp = s->s_rq.rq_pool;
-	size_t			 i, room = 0, pos;
+	size_t			 pos;
 
 	if (s->s_rq.rq_ticket == 0)
 		return (pool_queue_length(bp->bp_vm) == 0);
 	pos = pool_queue_position(bp->bp_vm, s->s_rq.rq_ticket);
-	for (i = 0; i < bp->bp_n && room <= pos; i++)
-		if (pool_set_ready(set, i) && pool_slot_room(bp->bp_vm, i))
-			room++;
-	return (pos < room);
+	return (pos < session_req_room(bp, set, pos + 1));
 }
 
 /*
@@ -435,7 +445,7 @@ session_req_maybe_turn(struct session *s, struct session_req_turn *tu,
 {
 	struct backend_pool	*bp = s->s_rq.rq_pool;
 	struct pool_set		*set;
-	size_t			 i, room = 0;
+	size_t			 i, room;
 
 	for (i = 0; i < *ntu; i++)
 		if (tu[i].tu_pool == bp->bp_vm)
@@ -443,9 +453,7 @@ session_req_maybe_turn(struct session *s, struct session_req_turn *tu,
 	if (*ntu == SESSION_REQ_TURN_POOLS)
 		return (true);
 	set = pool_set_get(bp->bp_vm);
-	for (i = 0; set != NULL && i < bp->bp_n; i++)
-		if (pool_set_ready(set, i) && pool_slot_room(bp->bp_vm, i))
-			room++;
+	room = session_req_room(bp, set, SIZE_MAX);
 	pool_set_put(set);
 	tu[*ntu].tu_pool = bp->bp_vm;
 	tu[*ntu].tu_max = pool_queue_turn_max(bp->bp_vm, room);
