@@ -21,8 +21,19 @@
  * found by conn_flush() are reported from the loop, by activating the
  * write event.
  *
- * A TLS connection is an OpenSSL bufferevent on the fd; the calls map
- * onto it and its callbacks are passed through.
+ * A TLS connection is the same conn with an SSL on its fd: the same
+ * buffers, events and flags, with SSL_read() and SSL_write() in place of
+ * read(2) and write(2), so it costs the system calls a plain one does and
+ * no epoll_ctl per response (an OpenSSL bufferevent armed and disarmed
+ * EV_WRITE for each).  The SSL reads ahead: one read(2) takes whatever
+ * records have arrived, not a record header and then its body, and what
+ * it holds beyond the record returned is drained in the same callback,
+ * since epoll cannot see it.  SSL_write() takes at most a record's worth,
+ * pulled up into one piece, so a small response is one record and one
+ * write(2).  The handshake is driven by the same events; a server's starts
+ * when reading does, a client's at conn_start_ssl().  OpenSSL may need
+ * the other direction (a TLS 1.3 key update while reading, say): the
+ * operation then waits for that event, which hands it back to the loop.
  *
  * Everything runs on the thread of the conn's event_base.
  */
@@ -30,14 +41,15 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+
+#include <openssl/err.h>
 
 #include "lib/log.h"
 #include "proxy/conn.h"
@@ -47,8 +59,8 @@
 #define CONN_READ_MAX		(128 * 1024)
 #define CONN_READ_SHRINK	8	/* small reads before halving */
 #define CONN_WRITE_IOV		16	/* output chains per write */
-#define CONN_BEV_OPTS		\
-    (BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
+#define CONN_TLS_RECORD		16384	/* TLS plaintext per record */
+#define CONN_TLS_BURST		(128 * 1024)	/* per callback, each way */
 
 /* c_flags */
 #define CONN_F_READING		0x0001	/* the owner wants input */
@@ -58,14 +70,18 @@
 #define CONN_F_CONNECTING	0x0010	/* connect() under way */
 #define CONN_F_FAILED		0x0020	/* a write failed: report it */
 #define CONN_F_EOF		0x0040	/* the peer finished sending */
+#define CONN_F_TLS_HS		0x0080	/* TLS handshake under way */
+#define CONN_F_TLS_CLIENT	0x0100	/* ...as the client */
+#define CONN_F_TLS_RWANTW	0x0200	/* SSL_read() waits for EV_WRITE */
+#define CONN_F_TLS_WWANTR	0x0400	/* SSL_write() waits for EV_READ */
 
 /* Owned by whoever created it (a session, an upstream). */
 struct conn {
 	unsigned		 magic;
 	struct event_base	*c_base;
 	int			 c_fd;
-	struct bufferevent	*c_bev;		/* TLS: all goes through it */
-	struct evbuffer		*c_in;		/* plain only, like below */
+	SSL			*c_ssl;		/* TLS, else NULL */
+	struct evbuffer		*c_in;
 	struct evbuffer		*c_out;
 	struct event		*c_rev;		/* EV_READ | EV_PERSIST */
 	struct event		*c_wev;		/* EV_WRITE | EV_PERSIST */
@@ -86,20 +102,27 @@ static void	conn_read_ev(evutil_socket_t fd, short what, void *arg);
 static void	conn_write_ev(evutil_socket_t fd, short what, void *arg);
 static void	conn_in_cb(struct evbuffer *buf,
 		    const struct evbuffer_cb_info *info, void *arg);
-static void	conn_bev_read(struct bufferevent *bev, void *arg);
-static void	conn_bev_write(struct bufferevent *bev, void *arg);
-static void	conn_bev_event(struct bufferevent *bev, short what,
-		    void *arg);
 static ssize_t	conn_readv(struct conn *c, size_t want);
 static ssize_t	conn_writev(struct conn *c);
+static ssize_t	conn_send(struct conn *c);
+static size_t	conn_want(struct conn *c);
+static void	conn_adapt(struct conn *c, size_t want, size_t n);
 static void	conn_rarm(struct conn *c);
 static void	conn_rdisarm(struct conn *c);
 static void	conn_warm(struct conn *c);
 static void	conn_wdisarm(struct conn *c);
+static void	conn_wait_write(struct conn *c);
 static void	conn_pause(struct conn *c);
 static void	conn_resume(struct conn *c);
+static void	conn_ended(struct conn *c, int what);
 static void	conn_broken(struct conn *c, int what);
 static bool	conn_again(int err);
+static int	conn_tls_attach(struct conn *c, SSL *ssl, bool accepting);
+static bool	conn_tls_shake(struct conn *c);
+static void	conn_tls_read(struct conn *c);
+static ssize_t	conn_tls_write(struct conn *c);
+static int	conn_tls_errno(int e, int saved);
+static void	conn_tls_pending(struct conn *c);
 
 struct conn *
 conn_new(struct event_base *base, int fd)
@@ -131,33 +154,21 @@ conn_new_ssl(struct event_base *base, int fd, SSL *ssl, bool accepting)
 {
 	struct conn	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = conn_new(base, fd)) == NULL) {
 		SSL_free(ssl);
-		close(fd);
 		return (NULL);
 	}
-	c->magic = CONN_MAGIC;
-	c->c_base = base;
-	c->c_fd = fd;
-	c->c_bev = bufferevent_openssl_socket_new(base, fd, ssl, accepting ?
-	    BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING,
-	    CONN_BEV_OPTS);
-	if (c->c_bev == NULL) {
-		SSL_free(ssl);
-		close(fd);
-		free(c);
+	if (conn_tls_attach(c, ssl, accepting) == -1) {
+		conn_free(c);
 		return (NULL);
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->c_bev, 1);
-	bufferevent_setcb(c->c_bev, conn_bev_read, conn_bev_write,
-	    conn_bev_event, c);
 	return (c);
 }
 
 int
 conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t salen)
 {
-	ASSERT(c->magic == CONN_MAGIC && c->c_bev == NULL);
+	ASSERT(c->magic == CONN_MAGIC && c->c_ssl == NULL);
 	if (connect(c->c_fd, sa, salen) == 0) {
 		/* A Unix socket with room in its backlog: at once. */
 		c->c_flags |= CONN_F_CONNECTING;
@@ -174,9 +185,7 @@ conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t salen)
 int
 conn_start_ssl(struct conn *c, SSL *ssl)
 {
-	struct bufferevent	*bev;
-
-	ASSERT(c->magic == CONN_MAGIC && c->c_bev == NULL);
+	ASSERT(c->magic == CONN_MAGIC && c->c_ssl == NULL);
 	if (evbuffer_get_length(c->c_in) > 0 ||
 	    evbuffer_get_length(c->c_out) > 0) {
 		/* The peer spoke before the handshake: not TLS. */
@@ -184,30 +193,16 @@ conn_start_ssl(struct conn *c, SSL *ssl)
 		errno = EPROTO;
 		return (-1);
 	}
-	bev = bufferevent_openssl_socket_new(c->c_base, c->c_fd, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, CONN_BEV_OPTS);
-	if (bev == NULL) {
-		SSL_free(ssl);
+	if (conn_tls_attach(c, ssl, false) == -1)
 		return (-1);
-	}
-	/* The bufferevent owns the fd from now on. */
-	event_free(c->c_rev);
-	event_free(c->c_wev);
-	c->c_rev = c->c_wev = NULL;
-	if (c->c_incb != NULL)
-		evbuffer_remove_cb_entry(c->c_in, c->c_incb);
-	c->c_incb = NULL;
-	evbuffer_free(c->c_in);
-	evbuffer_free(c->c_out);
-	c->c_in = c->c_out = NULL;
-	c->c_flags = 0;
-	c->c_bev = bev;
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	bufferevent_setcb(bev, conn_bev_read, conn_bev_write, conn_bev_event,
-	    c);
-	bufferevent_setwatermark(bev, EV_READ, 0, c->c_rhigh);
-	bufferevent_setwatermark(bev, EV_WRITE, c->c_wlow, 0);
-	return (conn_read_start(c));
+	/*
+	 * Reading stays on once connected: a TLS 1.3 server sends its
+	 * session tickets after the handshake, unasked.  The ClientHello
+	 * goes from the loop, as a callback may follow.
+	 */
+	c->c_flags |= CONN_F_READING;
+	event_active(c->c_wev, EV_WRITE, 0);
+	return (0);
 }
 
 void
@@ -216,12 +211,6 @@ conn_free(struct conn *c)
 	if (c == NULL)
 		return;
 	ASSERT(c->magic == CONN_MAGIC);
-	if (c->c_bev != NULL) {
-		bufferevent_free(c->c_bev);	/* closes the fd */
-		c->magic = 0;
-		free(c);
-		return;
-	}
 	if (c->c_rev != NULL)
 		event_free(c->c_rev);
 	if (c->c_wev != NULL)
@@ -230,6 +219,7 @@ conn_free(struct conn *c)
 		evbuffer_free(c->c_in);		/* and c_incb */
 	if (c->c_out != NULL)
 		evbuffer_free(c->c_out);
+	SSL_free(c->c_ssl);			/* its BIO leaves the fd open */
 	if (c->c_fd != -1)
 		close(c->c_fd);
 	c->magic = 0;
@@ -250,40 +240,33 @@ conn_setcb(struct conn *c, conn_cb readcb, conn_cb writecb,
 struct evbuffer *
 conn_input(struct conn *c)
 {
-	return (c->c_bev != NULL ? bufferevent_get_input(c->c_bev) :
-	    c->c_in);
+	return (c->c_in);
 }
 
 struct evbuffer *
 conn_output(struct conn *c)
 {
-	return (c->c_bev != NULL ? bufferevent_get_output(c->c_bev) :
-	    c->c_out);
+	return (c->c_out);
 }
 
 SSL *
 conn_ssl(struct conn *c)
 {
-	return (c->c_bev != NULL ? bufferevent_openssl_get_ssl(c->c_bev) :
-	    NULL);
+	return (c->c_ssl);
 }
 
 int
 conn_read_start(struct conn *c)
 {
+	unsigned	 was = c->c_flags & CONN_F_READING;
+
 	ASSERT(c->magic == CONN_MAGIC);
-	if (c->c_bev != NULL) {
-		if (c->c_flags & CONN_F_READING)
-			return (0);
-		if (bufferevent_enable(c->c_bev, EV_READ | EV_WRITE) == -1)
-			return (-1);
-		c->c_flags |= CONN_F_READING;
-		return (0);
-	}
 	c->c_flags |= CONN_F_READING;
-	if (!(c->c_flags & (CONN_F_RARMED | CONN_F_FULL | CONN_F_EOF |
-	    CONN_F_CONNECTING)))
+	if (!(c->c_flags & (CONN_F_FULL | CONN_F_EOF | CONN_F_CONNECTING))) {
 		conn_rarm(c);
+		if (!was)
+			conn_tls_pending(c);
+	}
 	return (0);
 }
 
@@ -291,10 +274,6 @@ void
 conn_read_once(struct conn *c)
 {
 	ASSERT(c->magic == CONN_MAGIC);
-	if (c->c_bev != NULL) {
-		(void)conn_read_start(c);
-		return;
-	}
 	c->c_flags |= CONN_F_READING;
 	if (!(c->c_flags & (CONN_F_RARMED | CONN_F_FULL | CONN_F_EOF |
 	    CONN_F_CONNECTING)))
@@ -306,22 +285,15 @@ conn_read_stop(struct conn *c)
 {
 	ASSERT(c->magic == CONN_MAGIC);
 	c->c_flags &= ~CONN_F_READING;
-	if (c->c_bev != NULL) {
-		(void)bufferevent_disable(c->c_bev, EV_READ);
-		return;
-	}
-	conn_rdisarm(c);
+	/* A handshake or a write waiting for EV_READ still needs it. */
+	if (!(c->c_flags & (CONN_F_TLS_HS | CONN_F_TLS_WWANTR)))
+		conn_rdisarm(c);
 }
 
 void
 conn_watermarks(struct conn *c, size_t read_high, size_t write_low)
 {
 	ASSERT(c->magic == CONN_MAGIC);
-	if (c->c_bev != NULL) {
-		bufferevent_setwatermark(c->c_bev, EV_READ, 0, read_high);
-		bufferevent_setwatermark(c->c_bev, EV_WRITE, write_low, 0);
-		return;
-	}
 	c->c_rhigh = read_high;
 	c->c_wlow = write_low;
 	if ((c->c_flags & CONN_F_FULL) &&
@@ -335,14 +307,15 @@ conn_flush(struct conn *c)
 	size_t	 before, after;
 
 	ASSERT(c->magic == CONN_MAGIC);
-	if (c->c_bev != NULL || (c->c_flags & (CONN_F_WARMED |
-	    CONN_F_CONNECTING | CONN_F_FAILED)))
+	/* During a handshake the output waits for its end (conn_tls_shake). */
+	if (c->c_flags & (CONN_F_WARMED | CONN_F_CONNECTING | CONN_F_FAILED |
+	    CONN_F_TLS_HS | CONN_F_TLS_WWANTR))
 		return;
 	if ((before = evbuffer_get_length(c->c_out)) == 0)
 		return;
-	if (conn_writev(c) == -1) {
+	if (conn_send(c) == -1) {
 		if (conn_again(errno)) {
-			conn_warm(c);
+			conn_wait_write(c);
 			return;
 		}
 		c->c_errno = errno;
@@ -352,7 +325,7 @@ conn_flush(struct conn *c)
 	}
 	/* The kernel took less than all: the rest when it has room. */
 	if ((after = evbuffer_get_length(c->c_out)) > 0)
-		conn_warm(c);
+		conn_wait_write(c);
 	if (before > c->c_wlow && after <= c->c_wlow && c->c_writecb != NULL)
 		event_active(c->c_wev, EV_WRITE, 0);
 }
@@ -401,6 +374,17 @@ conn_wdisarm(struct conn *c)
 	c->c_flags &= ~CONN_F_WARMED;
 }
 
+/* The output waits: for EV_WRITE, or EV_READ if OpenSSL must read first. */
+static void
+conn_wait_write(struct conn *c)
+{
+	if (c->c_flags & CONN_F_TLS_WWANTR) {
+		conn_wdisarm(c);
+		conn_rarm(c);
+	} else
+		conn_warm(c);
+}
+
 /*
  * The input is at its high watermark: stop reading until the owner
  * takes some.  Without memory for the callback, reading goes on.
@@ -412,7 +396,8 @@ conn_pause(struct conn *c)
 	    (c->c_incb = evbuffer_add_cb(c->c_in, conn_in_cb, c)) == NULL)
 		return;
 	c->c_flags |= CONN_F_FULL;
-	conn_rdisarm(c);
+	if (!(c->c_flags & CONN_F_TLS_WWANTR))
+		conn_rdisarm(c);
 }
 
 static void
@@ -422,8 +407,10 @@ conn_resume(struct conn *c)
 	if (c->c_incb != NULL)
 		evbuffer_remove_cb_entry(c->c_in, c->c_incb);
 	c->c_incb = NULL;
-	if ((c->c_flags & CONN_F_READING) && !(c->c_flags & CONN_F_EOF))
+	if ((c->c_flags & CONN_F_READING) && !(c->c_flags & CONN_F_EOF)) {
 		conn_rarm(c);
+		conn_tls_pending(c);
+	}
 }
 
 /* While paused: the owner took input; below the watermark, read again. */
@@ -437,6 +424,46 @@ conn_in_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	if ((c->c_flags & CONN_F_FULL) && (c->c_rhigh == 0 ||
 	    evbuffer_get_length(buf) < c->c_rhigh))
 		conn_resume(c);
+}
+
+/*
+ * The size of the next read: the adaptive size, within what the read
+ * watermark leaves.  0: the input is full (and reading is paused).
+ */
+static size_t
+conn_want(struct conn *c)
+{
+	size_t	 want = c->c_rsize, have;
+
+	if (c->c_rhigh > 0) {
+		have = evbuffer_get_length(c->c_in);
+		if (have >= c->c_rhigh) {
+			conn_pause(c);
+			return (0);
+		}
+		if (want > c->c_rhigh - have)
+			want = c->c_rhigh - have;
+	}
+	return (want);
+}
+
+/*
+ * A read of <want> gave <n>: the size doubles when a full-size read fills
+ * it and halves after a run of reads that used a quarter or less.
+ */
+static void
+conn_adapt(struct conn *c, size_t want, size_t n)
+{
+	if (n >= want && want == c->c_rsize && c->c_rsize < CONN_READ_MAX) {
+		c->c_rsize *= 2;
+		c->c_nsmall = 0;
+	} else if (n >= c->c_rsize / 4)
+		c->c_nsmall = 0;
+	else if (++c->c_nsmall >= CONN_READ_SHRINK &&
+	    c->c_rsize > CONN_READ_MIN) {
+		c->c_rsize /= 2;
+		c->c_nsmall = 0;
+	}
 }
 
 /* One readv() of up to <want> bytes into space reserved in the input. */
@@ -504,47 +531,48 @@ conn_writev(struct conn *c)
 	return (n);
 }
 
+static ssize_t
+conn_send(struct conn *c)
+{
+	return (c->c_ssl != NULL ? conn_tls_write(c) : conn_writev(c));
+}
+
 /*
  * Readable, or a read scheduled by conn_read_once(): one read, then the
- * owner's read callback (which may free the connection).
+ * owner's read callback (which may free the connection).  For TLS, a
+ * handshake step or a write that waited for this first.
  */
 static void
 conn_read_ev(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	size_t		 want = c->c_rsize, have;
+	size_t		 want;
 	ssize_t		 n;
 
 	(void)fd;
 	(void)what;
 	ASSERT(c->magic == CONN_MAGIC);
+	if (c->c_flags & CONN_F_TLS_WWANTR) {
+		/* The write goes on from its own callback. */
+		c->c_flags &= ~CONN_F_TLS_WWANTR;
+		event_active(c->c_wev, EV_WRITE, 0);
+	}
+	if ((c->c_flags & CONN_F_TLS_HS) && !conn_tls_shake(c))
+		return;
 	if ((c->c_flags & (CONN_F_READING | CONN_F_FULL | CONN_F_EOF |
 	    CONN_F_CONNECTING)) != CONN_F_READING) {
 		conn_rdisarm(c);
 		return;
 	}
-	if (c->c_rhigh > 0) {
-		have = evbuffer_get_length(c->c_in);
-		if (have >= c->c_rhigh) {
-			conn_pause(c);
-			return;
-		}
-		if (want > c->c_rhigh - have)
-			want = c->c_rhigh - have;
+	if (c->c_ssl != NULL) {
+		conn_tls_read(c);
+		return;
 	}
+	if ((want = conn_want(c)) == 0)
+		return;
 	n = conn_readv(c, want);
 	if (n > 0) {
-		if ((size_t)n >= want && want == c->c_rsize &&
-		    c->c_rsize < CONN_READ_MAX) {
-			c->c_rsize *= 2;
-			c->c_nsmall = 0;
-		} else if ((size_t)n >= c->c_rsize / 4)
-			c->c_nsmall = 0;
-		else if (++c->c_nsmall >= CONN_READ_SHRINK &&
-		    c->c_rsize > CONN_READ_MIN) {
-			c->c_rsize /= 2;
-			c->c_nsmall = 0;
-		}
+		conn_adapt(c, want, (size_t)n);
 		if (c->c_readcb != NULL)
 			c->c_readcb(c, c->c_arg);
 		return;
@@ -553,21 +581,15 @@ conn_read_ev(evutil_socket_t fd, short what, void *arg)
 		conn_rarm(c);
 		return;
 	}
-	if (n == 0)
-		c->c_flags |= CONN_F_EOF;
-	else
+	if (n == -1)
 		c->c_errno = errno;
-	c->c_flags &= ~CONN_F_READING;
-	conn_rdisarm(c);
-	errno = c->c_errno;
-	if (c->c_eventcb != NULL)
-		c->c_eventcb(c, n == 0 ? CONN_EV_EOF : CONN_EV_ERROR,
-		    c->c_arg);
+	conn_ended(c, n == 0 ? CONN_EV_EOF : CONN_EV_ERROR);
 }
 
 /*
  * Writable (the output waits), connected, or activated by conn_flush()
- * to run the write callback or report a write error.
+ * to run the write callback or report a write error.  For TLS, a
+ * handshake step or a read that waited for this first.
  */
 static void
 conn_write_ev(evutil_socket_t fd, short what, void *arg)
@@ -595,7 +617,19 @@ conn_write_ev(evutil_socket_t fd, short what, void *arg)
 			c->c_eventcb(c, CONN_EV_CONNECTED, c->c_arg);
 		return;
 	}
-	if (evbuffer_get_length(c->c_out) > 0 && conn_writev(c) == -1 &&
+	if (c->c_flags & CONN_F_TLS_HS) {
+		/* A server's handshake done: its client has likely spoken. */
+		if (conn_tls_shake(c) && (c->c_flags & CONN_F_READING))
+			event_active(c->c_rev, EV_READ, 0);
+		return;
+	}
+	if (c->c_flags & CONN_F_TLS_RWANTW) {
+		c->c_flags &= ~CONN_F_TLS_RWANTW;
+		event_active(c->c_rev, EV_READ, 0);
+	}
+	if (c->c_flags & CONN_F_TLS_WWANTR)
+		return;
+	if (evbuffer_get_length(c->c_out) > 0 && conn_send(c) == -1 &&
 	    !conn_again(errno)) {
 		c->c_errno = errno;
 		conn_broken(c, CONN_EV_ERROR);
@@ -604,17 +638,32 @@ conn_write_ev(evutil_socket_t fd, short what, void *arg)
 	if (evbuffer_get_length(c->c_out) == 0)
 		conn_wdisarm(c);
 	else
-		conn_warm(c);
+		conn_wait_write(c);
 	if (evbuffer_get_length(c->c_out) <= c->c_wlow &&
 	    c->c_writecb != NULL)
 		c->c_writecb(c, c->c_arg);
+}
+
+/* The peer finished sending, or reading failed: tell the owner. */
+static void
+conn_ended(struct conn *c, int what)
+{
+	if (what == CONN_EV_EOF)
+		c->c_flags |= CONN_F_EOF;
+	c->c_flags &= ~CONN_F_READING;
+	if (!(c->c_flags & CONN_F_TLS_WWANTR))
+		conn_rdisarm(c);
+	errno = c->c_errno;
+	if (c->c_eventcb != NULL)
+		c->c_eventcb(c, what, c->c_arg);
 }
 
 /* The connection is unusable: no more reading or writing; tell the owner. */
 static void
 conn_broken(struct conn *c, int what)
 {
-	c->c_flags &= ~(CONN_F_READING | CONN_F_FAILED);
+	c->c_flags &= ~(CONN_F_READING | CONN_F_FAILED | CONN_F_TLS_HS |
+	    CONN_F_TLS_RWANTW | CONN_F_TLS_WWANTR);
 	conn_rdisarm(c);
 	conn_wdisarm(c);
 	evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
@@ -624,43 +673,227 @@ conn_broken(struct conn *c, int what)
 }
 
 /* ------------------------------------------------------------------ */
+/* TLS */
 
-static void
-conn_bev_read(struct bufferevent *bev, void *arg)
+static int
+conn_tls_attach(struct conn *c, SSL *ssl, bool accepting)
 {
-	struct conn	*c = arg;
+	/* SSL_set_fd()'s BIO leaves the fd to conn_free(). */
+	if (SSL_set_fd(ssl, c->c_fd) != 1) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		errno = ENOMEM;
+		return (-1);
+	}
+	/*
+	 * Partial writes: SSL_write() returns once a record is out, so the
+	 * output drains as it goes.  Moving buffer: a retried write may
+	 * come from another pull-up of the same bytes.  An EOF without
+	 * close_notify is an EOF, as on a plain socket: HTTP's framing,
+	 * not TLS, says whether a message was cut short.
+	 */
+	SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_set_read_ahead(ssl, 1);
+	if (accepting)
+		SSL_set_accept_state(ssl);
+	else {
+		SSL_set_connect_state(ssl);
+		c->c_flags |= CONN_F_TLS_CLIENT;
+	}
+	c->c_ssl = ssl;
+	c->c_flags |= CONN_F_TLS_HS;
+	return (0);
+}
 
-	(void)bev;
-	ASSERT(c->magic == CONN_MAGIC);
-	if (c->c_readcb != NULL)
+/*
+ * The errno for SSL_get_error()'s <e>; <saved> is errno as the failed
+ * call left it.  0 for an orderly end.
+ */
+static int
+conn_tls_errno(int e, int saved)
+{
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return (0);
+	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+		return (saved);			/* 0: EOF mid-record */
+	return (EPROTO);
+}
+
+/*
+ * A step of the handshake.  true: it is done and a server may go on to
+ * read; false: it waits for an event, or has ended and been reported
+ * (the conn may be gone).
+ */
+static bool
+conn_tls_shake(struct conn *c)
+{
+	int	 r, e, saved;
+
+	ERR_clear_error();
+	errno = 0;
+	if ((r = SSL_do_handshake(c->c_ssl)) == 1) {
+		c->c_flags &= ~CONN_F_TLS_HS;
+		conn_wdisarm(c);
+		if (!(c->c_flags & CONN_F_READING))
+			conn_rdisarm(c);
+		if (evbuffer_get_length(c->c_out) > 0)
+			conn_flush(c);
+		if (!(c->c_flags & CONN_F_TLS_CLIENT))
+			return (true);
+		if (c->c_eventcb != NULL)
+			c->c_eventcb(c, CONN_EV_CONNECTED, c->c_arg);
+		return (false);
+	}
+	saved = errno;
+	switch ((e = SSL_get_error(c->c_ssl, r))) {
+	case SSL_ERROR_WANT_READ:
+		conn_wdisarm(c);
+		conn_rarm(c);
+		return (false);
+	case SSL_ERROR_WANT_WRITE:
+		conn_warm(c);
+		return (false);
+	}
+	/* A peer that hangs up mid-handshake is an error all the same. */
+	if ((c->c_errno = conn_tls_errno(e, saved)) == 0)
+		c->c_errno = ECONNRESET;
+	ERR_clear_error();
+	conn_broken(c, CONN_EV_ERROR);
+	return (false);
+}
+
+/*
+ * Records until OpenSSL holds nothing more (its read-ahead may have taken
+ * several from one read(2)), the input's watermark, or a burst's worth;
+ * then the owner's read callback.  An end found after some data is
+ * reported on the next pass, so the data is handed over first.
+ */
+static void
+conn_tls_read(struct conn *c)
+{
+	struct evbuffer_iovec	 v;
+	size_t			 want, got = 0;
+	int			 n, e, saved;
+
+	for (;;) {
+		if ((want = conn_want(c)) == 0)
+			break;
+		if (want > INT_MAX)
+			want = INT_MAX;
+		if (evbuffer_reserve_space(c->c_in, (ev_ssize_t)want, &v, 1) !=
+		    1) {
+			c->c_errno = ENOMEM;
+			conn_broken(c, CONN_EV_ERROR);
+			return;
+		}
+		if (v.iov_len > want)
+			v.iov_len = want;
+		ERR_clear_error();
+		errno = 0;
+		n = SSL_read(c->c_ssl, v.iov_base, (int)v.iov_len);
+		saved = errno;
+		if (n > 0) {
+			v.iov_len = (size_t)n;
+			if (evbuffer_commit_space(c->c_in, &v, 1) == -1) {
+				c->c_errno = ENOMEM;
+				conn_broken(c, CONN_EV_ERROR);
+				return;
+			}
+			conn_adapt(c, want, (size_t)n);
+			got += (size_t)n;
+			if (!SSL_has_pending(c->c_ssl))
+				break;
+			if (got >= CONN_TLS_BURST) {
+				/* The rest from the loop, after others. */
+				event_active(c->c_rev, EV_READ, 0);
+				break;
+			}
+			continue;
+		}
+		e = SSL_get_error(c->c_ssl, n);
+		if (e == SSL_ERROR_WANT_READ) {
+			if (got == 0)
+				conn_rarm(c);
+			break;
+		}
+		if (e == SSL_ERROR_WANT_WRITE) {
+			c->c_flags |= CONN_F_TLS_RWANTW;
+			conn_warm(c);
+			break;
+		}
+		if (got > 0) {
+			/* OpenSSL says it again on the next call. */
+			ERR_clear_error();
+			event_active(c->c_rev, EV_READ, 0);
+			break;
+		}
+		c->c_errno = conn_tls_errno(e, saved);
+		ERR_clear_error();
+		conn_ended(c, c->c_errno == 0 ? CONN_EV_EOF : CONN_EV_ERROR);
+		return;
+	}
+	if (got > 0 && c->c_readcb != NULL)
 		c->c_readcb(c, c->c_arg);
 }
 
-static void
-conn_bev_write(struct bufferevent *bev, void *arg)
+/*
+ * The output's first bytes, a record's worth at a time pulled up into
+ * one piece, until it is empty, the socket is full or a burst has gone.
+ * The bytes written, or -1 (EAGAIN when OpenSSL waits for the socket;
+ * with CONN_F_TLS_WWANTR set if for reading).
+ */
+static ssize_t
+conn_tls_write(struct conn *c)
 {
-	struct conn	*c = arg;
+	unsigned char	*p;
+	size_t		 len, total = 0;
+	int		 n, e, saved;
 
-	(void)bev;
-	ASSERT(c->magic == CONN_MAGIC);
-	if (c->c_writecb != NULL)
-		c->c_writecb(c, c->c_arg);
+	while (total < CONN_TLS_BURST &&
+	    (len = evbuffer_get_length(c->c_out)) > 0) {
+		if (len > CONN_TLS_RECORD)
+			len = CONN_TLS_RECORD;
+		if ((p = evbuffer_pullup(c->c_out, (ev_ssize_t)len)) == NULL) {
+			errno = ENOMEM;
+			return (-1);
+		}
+		ERR_clear_error();
+		errno = 0;
+		if ((n = SSL_write(c->c_ssl, p, (int)len)) > 0) {
+			evbuffer_drain(c->c_out, (size_t)n);
+			total += (size_t)n;
+			continue;
+		}
+		saved = errno;
+		e = SSL_get_error(c->c_ssl, n);
+		if (e == SSL_ERROR_WANT_READ)
+			c->c_flags |= CONN_F_TLS_WWANTR;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (total > 0)
+				break;
+			errno = EAGAIN;
+			return (-1);
+		}
+		if ((saved = conn_tls_errno(e, saved)) == 0 ||
+		    conn_again(saved))
+			saved = EPIPE;
+		ERR_clear_error();
+		errno = saved;
+		return (-1);
+	}
+	return ((ssize_t)total);
 }
 
+/*
+ * Reading (re)starts: records OpenSSL already holds will not make the
+ * socket readable, so a read is scheduled for them.
+ */
 static void
-conn_bev_event(struct bufferevent *bev, short what, void *arg)
+conn_tls_pending(struct conn *c)
 {
-	struct conn	*c = arg;
-	int		 w = 0;
-
-	(void)bev;
-	ASSERT(c->magic == CONN_MAGIC);
-	if (what & BEV_EVENT_CONNECTED)
-		w |= CONN_EV_CONNECTED;
-	if (what & BEV_EVENT_EOF)
-		w |= CONN_EV_EOF;
-	if (what & BEV_EVENT_ERROR)
-		w |= CONN_EV_ERROR;
-	if (w != 0 && c->c_eventcb != NULL)
-		c->c_eventcb(c, w, c->c_arg);
+	if (c->c_ssl != NULL && !(c->c_flags & CONN_F_TLS_HS) &&
+	    SSL_has_pending(c->c_ssl))
+		event_active(c->c_rev, EV_READ, 0);
 }

@@ -7,8 +7,9 @@
  * calls as the traffic allows: one read per readable event, sized
  * without FIONREAD; output written when its owner calls conn_flush()
  * (at the end of the callback that queued it) and EV_WRITE armed only
- * when the kernel would not take it all.  A TLS connection goes through
- * an OpenSSL bufferevent behind the same calls.  Callbacks run only
+ * when the kernel would not take it all.  A TLS connection is driven the
+ * same way, through SSL_read() and SSL_write() on the socket, and costs
+ * the same system calls per request.  Callbacks run only
  * from the event loop, never from inside a conn_ call, and a callback
  * may free the connection.
  *
@@ -62,7 +63,8 @@ int		 conn_connect(struct conn *c, const struct sockaddr *sa,
 /*
  * Turns a connected plain <c>, with nothing buffered, into the client
  * side of a TLS connection through <ssl> (taken, freed on failure).
- * CONN_EV_CONNECTED follows when the handshake is done.  0 or -1.
+ * CONN_EV_CONNECTED follows when the handshake is done; reading is on
+ * from then, as a TLS 1.3 server sends tickets unasked.  0 or -1.
  */
 int		 conn_start_ssl(struct conn *c, SSL *ssl);
 
@@ -106,8 +108,8 @@ void		 conn_watermarks(struct conn *c, size_t read_high,
 /*
  * Writes the output now, as far as the socket takes it; the rest goes
  * when the socket is writable.  Never calls back: a failure is reported
- * through the event callback, from the loop.  A no-op for TLS, whose
- * bufferevent writes by itself.
+ * through the event callback, from the loop.  During a TLS handshake the
+ * output waits for its end.
  */
 void		 conn_flush(struct conn *c);
 

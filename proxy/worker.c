@@ -38,10 +38,10 @@ static struct event_base	*worker_base_new(void);
 /*
  * A worker's event_base.  No locking (only its own thread runs it; the
  * main thread reaches it through event_active(), which libevent's
- * pthreads support makes safe), and epoll's changelist: a bufferevent
- * arms EV_WRITE for every response and disarms it once flushed, and the
- * changelist folds such pairs into one epoll_ctl or none before each
- * epoll_wait instead of one call each.
+ * pthreads support makes safe), and epoll's changelist: a connection
+ * whose owner stops and restarts reading, or arms EV_WRITE for a write
+ * that then completes, within one pass of the loop costs one epoll_ctl
+ * or none, folded in before the next epoll_wait.
  */
 static struct event_base *
 worker_base_new(void)
