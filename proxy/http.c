@@ -93,6 +93,8 @@ static enum http_parse_result	 http_head_span(struct http_parser *p,
 				    size_t *used);
 static enum http_parse_result	 http_head_byte(struct http_parser *p,
 				    unsigned char c);
+static size_t			 http_head_run(struct http_parser *p,
+				    const unsigned char *d, size_t len);
 static enum http_parse_result	 http_head_line(struct http_parser *p);
 static enum http_parse_result	 http_request_line(struct http_parser *p);
 static enum http_parse_result	 http_status_line(struct http_parser *p);
@@ -135,6 +137,15 @@ static const llhttp_settings_t http_ll_settings = {
 
 #define HTTP_IS_CTL(c)	((c) < 0x20 || (c) == 0x7f)
 #define HTTP_IS_WS(c)	((c) == ' ' || (c) == '\t')
+
+/* http_head_run()'s ordinary bytes: request line parts (no space)... */
+static const unsigned char http_cls_rline[256] = { [0x21 ... 0x7e] = 1 };
+/* ...the status line and field values (RFC 9110 §5.5: obs-text too), */
+static const unsigned char http_cls_value[256] = {
+	['\t'] = 1, [0x20 ... 0x7e] = 1, [0x80 ... 0xff] = 1
+};
+/* and field names: http_tchar. */
+
 #define HTTP_IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
 
 /* ------------------------------------------------------------------ */
@@ -408,7 +419,7 @@ http_head_span(struct http_parser *p, const char *data, size_t len,
 {
 	struct http_msg		*msg = p->p_msg;
 	enum http_parse_result	 r;
-	size_t			 i, want;
+	size_t			 i, n, want;
 
 	/*
 	 * Room for this span, bounded by what a head may hold, so the
@@ -420,6 +431,13 @@ http_head_span(struct http_parser *p, const char *data, size_t len,
 	if (http_msg_reserve(msg, want + 1, NULL, 0) == -1)
 		return (http_fail(p, 503, "out of memory"));
 	for (i = 0; i < len; i++) {
+		if ((n = http_head_run(p, (const unsigned char *)data + i,
+		    len - i)) > 0) {
+			memcpy(msg->m_buf + msg->m_len, data + i, n);
+			msg->m_len += n;
+			i += n - 1;
+			continue;
+		}
 		if (msg->m_len == msg->m_cap &&
 		    http_msg_reserve(msg, 1, NULL, 0) == -1)
 			return (http_fail(p, 503, "out of memory"));
@@ -431,6 +449,58 @@ http_head_span(struct http_parser *p, const char *data, size_t len,
 	}
 	*used = len;
 	return (HTTP_PARSE_AGAIN);
+}
+
+/*
+ * How many of the bytes at <d> need none of http_head_byte()'s
+ * decisions: a run of ordinary bytes within a part of the request line,
+ * the status line, a field name or a field value, short of every limit,
+ * so that the byte which ends the run, breaks a rule or passes a limit
+ * is still judged, and reported, by http_head_byte().  Most of a head
+ * is such runs; taking them whole is what keeps the byte-by-byte rules
+ * cheap.  The count is added to the limit's counter; 0 for none.
+ */
+static size_t
+http_head_run(struct http_parser *p, const unsigned char *d, size_t len)
+{
+	struct http_msg		*msg = p->p_msg;
+	const unsigned char	*cls;
+	size_t			 max = msg->m_cap - msg->m_len, lim, n;
+
+	if (p->p_cr)
+		return (0);
+	if (p->p_first && p->p_kind == HTTP_PARSER_REQUEST) {
+		lim = p->p_sp == 0 ? HTTP_MAX_METHOD : p->p_sp == 1 ?
+		    p->p_lim.l_max_uri : HTTP_VERSION_LEN;
+		if (p->p_partlen >= lim)
+			return (0);
+		if (max > lim - p->p_partlen)
+			max = lim - p->p_partlen;
+		cls = http_cls_rline;
+	} else if (p->p_first) {
+		n = msg->m_len - p->p_lstart;
+		if (n >= HTTP_MAX_STATUS_LINE)
+			return (0);
+		if (max > HTTP_MAX_STATUS_LINE - n)
+			max = HTTP_MAX_STATUS_LINE - n;
+		cls = http_cls_value;
+	} else {
+		if (p->p_fbytes >= p->p_lim.l_max_header_bytes ||
+		    (!p->p_colon && msg->m_len == p->p_lstart))
+			return (0);	/* a line's first byte: folding? */
+		if (max > p->p_lim.l_max_header_bytes - p->p_fbytes)
+			max = p->p_lim.l_max_header_bytes - p->p_fbytes;
+		cls = p->p_colon ? http_cls_value : http_tchar;
+	}
+	if (max > len)
+		max = len;
+	for (n = 0; n < max && cls[d[n]]; n++)
+		continue;
+	if (!p->p_first)
+		p->p_fbytes += n;
+	else if (p->p_kind == HTTP_PARSER_REQUEST)
+		p->p_partlen += n;
+	return (n);
 }
 
 /*

@@ -136,14 +136,12 @@ http_msg_name_eq(const char *name, size_t len, const char *lit)
 	return (strlen(lit) == len && strncasecmp(name, lit, len) == 0);
 }
 
-int
-http_msg_is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return (1);
-	return (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
+const unsigned char http_tchar[256] = {
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1
+};
 
 int
 http_msg_list_next(const char *list, size_t len, size_t *pos,

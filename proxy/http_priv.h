@@ -122,8 +122,14 @@ int	 http_msg_grow_fields(struct http_msg *msg)
 /* <name>/<len> equals the NUL-terminated <lit>, ignoring ASCII case. */
 int	 http_msg_name_eq(const char *name, size_t len, const char *lit);
 
-/* RFC 9110 §5.6.2 tchar. */
-int	 http_msg_is_tchar(unsigned char c);
+/* RFC 9110 §5.6.2 tchar: a table, as the parser asks for every byte. */
+extern const unsigned char	http_tchar[256];
+
+static inline int
+http_msg_is_tchar(unsigned char c)
+{
+	return (http_tchar[c]);
+}
 
 /*
  * Walks the elements of a comma-separated list (RFC 9110 §5.6.1):

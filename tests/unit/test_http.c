@@ -545,6 +545,54 @@ test_http_rejects_bad_responses_with_502(void **state)
 	run_bad(HTTP_PARSER_RESPONSE, cases, NCASES(cases), 0);
 }
 
+/*
+ * The start lines' own bounds, at the byte: a 32-byte method, and a
+ * status line of 1,024 bytes before its CRLF.  One byte more is an error.
+ */
+static void
+test_http_start_line_bounds(void **state)
+{
+	struct test_http_run	 run = { .kind = HTTP_PARSER_REQUEST,
+	    .req_method = HTTP_METHOD_GET };
+	char			 raw[1200], got[TEST_HTTP_OUT];
+	size_t			 len;
+
+	(void)state;
+	/* "M" * 32: an extension method of the longest length parsed. */
+	len = (size_t)snprintf(raw, sizeof(raw), "%.32s / HTTP/1.1\r\n"
+	    HOST "\r\n", "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM");
+	run.body_max = 65536;
+	test_http_run(&run, raw, len, 0, got, sizeof(got));
+	/* Parsed whole; a method it does not know is then a 501. */
+	assert_string_equal(got, "E501;");
+	test_http_check(&run, raw, len, got);
+	len = (size_t)snprintf(raw, sizeof(raw), "%.33s / HTTP/1.1\r\n"
+	    HOST "\r\n", "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM");
+	test_http_run(&run, raw, len, 0, got, sizeof(got));
+	assert_string_equal(got, "E400;");
+	test_http_check(&run, raw, len, got);
+
+#define TAIL	"\r\nContent-Length: 0\r\n\r\n"
+	run.kind = HTTP_PARSER_RESPONSE;
+	/* "HTTP/1.1 200 " is 13 bytes: a reason of 1,011 fills 1,024. */
+	memcpy(raw, "HTTP/1.1 200 ", 13);
+	memset(raw + 13, 'r', 1011);
+	memcpy(raw + 1024, TAIL, sizeof(TAIL) - 1);
+	len = 1024 + sizeof(TAIL) - 1;
+	test_http_run(&run, raw, len, 0, got, sizeof(got));
+	if (strchr(got, 'E') != NULL)
+		fail_msg("got %s", got);
+	test_http_check(&run, raw, len, got);
+	memcpy(raw, "HTTP/1.1 200 ", 13);
+	memset(raw + 13, 'r', 1012);
+	memcpy(raw + 1025, TAIL, sizeof(TAIL) - 1);
+	len = 1025 + sizeof(TAIL) - 1;
+	test_http_run(&run, raw, len, 0, got, sizeof(got));
+	assert_string_equal(got, "E502;");
+	test_http_check(&run, raw, len, got);
+#undef TAIL
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -899,6 +947,7 @@ main(void)
 		    test_http_parses_valid_responses_at_every_split),
 		cmocka_unit_test(test_http_rejects_bad_requests),
 		cmocka_unit_test(test_http_rejects_bad_responses_with_502),
+		cmocka_unit_test(test_http_start_line_bounds),
 		cmocka_unit_test(test_http_limits_answer_414_431_and_413),
 		cmocka_unit_test(test_http_dechunks_random_bodies_byte_exact),
 		cmocka_unit_test(
