@@ -74,8 +74,11 @@
 #define CONN_F_EOF		0x0040	/* the peer finished sending */
 #define CONN_F_TLS_HS		0x0080	/* TLS handshake under way */
 #define CONN_F_TLS_CLIENT	0x0100	/* ...as the client */
-#define CONN_F_TLS_RWANTW	0x0200	/* SSL_read() waits for EV_WRITE */
+#define CONN_F_TLS_RWANTW	0x0200	/* reading or handshake waits for
+					   EV_WRITE: c_rev stays out */
 #define CONN_F_TLS_WWANTR	0x0400	/* SSL_write() waits for EV_READ */
+#define CONN_F_TLS_END		0x0800	/* an end read behind data, to
+					   report next (c_errno 0: EOF) */
 
 /* Owned by whoever created it (a session, an upstream). */
 struct conn {
@@ -340,10 +343,14 @@ conn_again(int err)
 	return (err == EAGAIN || err == EWOULDBLOCK || err == EINTR);
 }
 
+/*
+ * Not while OpenSSL waits to write before it can read on: a readable
+ * socket would wake it to find the same wait, again and again.
+ */
 static void
 conn_rarm(struct conn *c)
 {
-	if (c->c_flags & CONN_F_RARMED)
+	if (c->c_flags & (CONN_F_RARMED | CONN_F_TLS_RWANTW))
 		return;
 	if (event_add(c->c_rev, NULL) == 0)
 		c->c_flags |= CONN_F_RARMED;
@@ -381,7 +388,9 @@ static void
 conn_wait_write(struct conn *c)
 {
 	if (c->c_flags & CONN_F_TLS_WWANTR) {
-		conn_wdisarm(c);
+		/* EV_WRITE stays if reading waits for it. */
+		if (!(c->c_flags & CONN_F_TLS_RWANTW))
+			conn_wdisarm(c);
 		conn_rarm(c);
 	} else
 		conn_warm(c);
@@ -628,14 +637,24 @@ conn_write_ev(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (c->c_flags & CONN_F_TLS_HS) {
+		c->c_flags &= ~CONN_F_TLS_RWANTW;
 		/* A server's handshake done: its client has likely spoken. */
 		if (conn_tls_shake(c) && (c->c_flags & CONN_F_READING))
 			event_active(c->c_rev, EV_READ, 0);
 		return;
 	}
 	if (c->c_flags & CONN_F_TLS_RWANTW) {
+		/* The read that waited for this goes on. */
 		c->c_flags &= ~CONN_F_TLS_RWANTW;
-		event_active(c->c_rev, EV_READ, 0);
+		if ((c->c_flags & (CONN_F_READING | CONN_F_FULL |
+		    CONN_F_EOF)) == CONN_F_READING) {
+			conn_rarm(c);
+			event_active(c->c_rev, EV_READ, 0);
+		}
+		if (evbuffer_get_length(c->c_out) == 0) {
+			conn_wdisarm(c);
+			return;
+		}
 	}
 	if (c->c_flags & CONN_F_TLS_WWANTR)
 		return;
@@ -673,7 +692,7 @@ static void
 conn_broken(struct conn *c, int what)
 {
 	c->c_flags &= ~(CONN_F_READING | CONN_F_FAILED | CONN_F_TLS_HS |
-	    CONN_F_TLS_RWANTW | CONN_F_TLS_WWANTR);
+	    CONN_F_TLS_RWANTW | CONN_F_TLS_WWANTR | CONN_F_TLS_END);
 	conn_rdisarm(c);
 	conn_wdisarm(c);
 	evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
@@ -746,12 +765,18 @@ conn_tls_shake(struct conn *c)
 	if ((r = SSL_do_handshake(c->c_ssl)) == 1) {
 		c->c_flags &= ~CONN_F_TLS_HS;
 		conn_wdisarm(c);
-		if (!(c->c_flags & CONN_F_READING))
+		if ((c->c_flags & (CONN_F_READING | CONN_F_FULL |
+		    CONN_F_EOF)) == CONN_F_READING)
+			conn_rarm(c);
+		else
 			conn_rdisarm(c);
 		if (evbuffer_get_length(c->c_out) > 0)
 			conn_flush(c);
 		if (!(c->c_flags & CONN_F_TLS_CLIENT))
 			return (true);
+		/* The server may have spoken in the read that ended it. */
+		if (c->c_flags & CONN_F_READING)
+			conn_tls_pending(c);
 		if (c->c_eventcb != NULL)
 			c->c_eventcb(c, CONN_EV_CONNECTED, c->c_arg);
 		return (false);
@@ -763,6 +788,8 @@ conn_tls_shake(struct conn *c)
 		conn_rarm(c);
 		return (false);
 	case SSL_ERROR_WANT_WRITE:
+		c->c_flags |= CONN_F_TLS_RWANTW;
+		conn_rdisarm(c);
 		conn_warm(c);
 		return (false);
 	}
@@ -790,6 +817,13 @@ conn_tls_read(struct conn *c)
 	for (;;) {
 		if ((want = conn_want(c)) == 0)
 			break;
+		/* As on a plain socket, an end waits while the input is full. */
+		if (c->c_flags & CONN_F_TLS_END) {
+			c->c_flags &= ~CONN_F_TLS_END;
+			conn_ended(c, c->c_errno == 0 ? CONN_EV_EOF :
+			    CONN_EV_ERROR);
+			return;
+		}
 		if (want > INT_MAX)
 			want = INT_MAX;
 		if (evbuffer_reserve_space(c->c_in, (ev_ssize_t)want, &v, 1) !=
@@ -830,17 +864,21 @@ conn_tls_read(struct conn *c)
 		}
 		if (e == SSL_ERROR_WANT_WRITE) {
 			c->c_flags |= CONN_F_TLS_RWANTW;
+			conn_rdisarm(c);
 			conn_warm(c);
-			break;
-		}
-		if (got > 0) {
-			/* OpenSSL says it again on the next call. */
-			ERR_clear_error();
-			event_active(c->c_rev, EV_READ, 0);
 			break;
 		}
 		c->c_errno = conn_tls_errno(e, saved);
 		ERR_clear_error();
+		if (got > 0) {
+			/*
+			 * Kept, not asked again: after a fatal error OpenSSL
+			 * answers with what reads as an EOF.
+			 */
+			c->c_flags |= CONN_F_TLS_END;
+			event_active(c->c_rev, EV_READ, 0);
+			break;
+		}
 		conn_ended(c, c->c_errno == 0 ? CONN_EV_EOF : CONN_EV_ERROR);
 		return;
 	}
@@ -897,13 +935,13 @@ conn_tls_write(struct conn *c)
 }
 
 /*
- * Reading (re)starts: records OpenSSL already holds will not make the
- * socket readable, so a read is scheduled for them.
+ * Reading (re)starts: records OpenSSL already holds, or an end already
+ * read, will not make the socket readable, so a read is scheduled.
  */
 static void
 conn_tls_pending(struct conn *c)
 {
 	if (c->c_ssl != NULL && !(c->c_flags & CONN_F_TLS_HS) &&
-	    SSL_has_pending(c->c_ssl))
+	    ((c->c_flags & CONN_F_TLS_END) || SSL_has_pending(c->c_ssl)))
 		event_active(c->c_rev, EV_READ, 0);
 }

@@ -8,8 +8,11 @@
  * inside OpenSSL with nothing on the socket (it must not be stranded
  * when reading resumes), data and close_notify in one
  * segment (the data first, then EOF), a bare EOF, plaintext at a TLS
- * server, a client that refuses the certificate, and a peer's key
- * update.
+ * server, a client that refuses the certificate, a peer's key update;
+ * and what a review found: a handshake waiting to write while the
+ * socket is readable (no spinning), a fatal record behind data (an
+ * error, not an EOF), an end kept across a stop and start of reading,
+ * and a TLS 1.2 server's data read with its Finished.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -560,6 +563,190 @@ test_conn_tls_peer_key_update(void **state)
 	test_teardown(&p);
 }
 
+/* Fills the socket buffer from <fd> towards a peer that never reads. */
+static void
+test_fill_socket(int fd)
+{
+	char	 junk[4096];
+
+	memset(junk, 'J', sizeof(junk));
+	while (write(fd, junk, sizeof(junk)) > 0)
+		continue;
+	while (write(fd, junk, 1) > 0)
+		continue;
+}
+
+/* Loop passes in <ms>: a few when idle, tens of thousands if spinning. */
+static long
+test_loop_passes(struct test_pair *p, int ms)
+{
+	struct timeval	 tv = { 0, ms * 1000 };
+	struct event	*ev;
+	int		 late = 0;
+	long		 n = 0;
+
+	assert_non_null(ev = evtimer_new(p->base, test_deadline_cb, &late));
+	evtimer_add(ev, &tv);
+	while (!late && n < 100000) {
+		event_base_loop(p->base, EVLOOP_ONCE);
+		n++;
+	}
+	event_free(ev);
+	return (n);
+}
+
+/*
+ * The server's handshake flight does not fit (its client reads
+ * nothing), and the client sends another byte: the socket is readable
+ * while the handshake waits to write.  Reading must wait too, or every
+ * pass of the loop finds the same WANT_WRITE.
+ */
+static void
+test_conn_tls_handshake_waiting_to_write_does_not_spin(void **state)
+{
+	struct test_pair	 p;
+	SSL			*ssl;
+	BIO			*rb, *wb;
+	char			 hello[4096];
+	int			 len, r;
+
+	(void)state;
+	test_setup(&p, false, NULL);
+	test_run_for(&p, 10);
+	test_fill_socket(SSL_get_fd(conn_ssl(p.s.c)));
+	/* A ClientHello made in memory, written by hand. */
+	assert_non_null(ssl = SSL_new(test_cctx));
+	assert_non_null(rb = BIO_new(BIO_s_mem()));
+	assert_non_null(wb = BIO_new(BIO_s_mem()));
+	SSL_set_bio(ssl, rb, wb);
+	SSL_set_connect_state(ssl);
+	r = SSL_do_handshake(ssl);
+	assert_int_equal(SSL_get_error(ssl, r), SSL_ERROR_WANT_READ);
+	assert_true((len = BIO_read(wb, hello, sizeof(hello))) > 0);
+	assert_int_equal(write(p.raw, hello, (size_t)len), len);
+	test_run_for(&p, 10);
+	/* A ChangeCipherSpec: readable, and nothing the server can use. */
+	assert_int_equal(write(p.raw, "\x14\x03\x03\x00\x01\x01", 6), 6);
+	assert_true(test_loop_passes(&p, 300) < 100);
+	assert_int_equal(p.s.events, 0);
+	SSL_free(ssl);
+	test_teardown(&p);
+}
+
+/*
+ * Good data, then a corrupt record, in one read: the data first, then an
+ * error, not an orderly EOF (OpenSSL, asked again after a fatal error,
+ * answers with what looks like one).
+ */
+static void
+test_conn_tls_error_after_data_is_an_error(void **state)
+{
+	struct test_pair	 p;
+	SSL			*ssl;
+	unsigned char		 bad[5 + 32];
+
+	(void)state;
+	test_setup(&p, false, NULL);
+	ssl = test_raw_client(&p);
+	assert_int_equal(SSL_write(ssl, "hello", 5), 5);
+	memcpy(bad, "\x17\x03\x03\x00\x20", 5);	/* application data */
+	memset(bad + 5, 0xa5, 32);
+	assert_int_equal(write(p.raw, bad, sizeof(bad)), (ssize_t)sizeof(bad));
+	assert_true(test_run_until(&p, test_server_ended));
+	assert_int_equal(p.s.events, CONN_EV_ERROR);
+	assert_int_equal(p.s.err, EPROTO);
+	assert_true(p.s.eof_reads == 0 && p.s.nread >= 1);
+	assert_int_equal(evbuffer_get_length(conn_input(p.s.c)), 5);
+	SSL_free(ssl);
+	test_teardown(&p);
+}
+
+static void
+test_stop_read_cb(struct conn *c, void *arg)
+{
+	test_read_cb(c, arg);
+	conn_read_stop(c);
+}
+
+/*
+ * Data and close_notify together, and the owner stops reading in its
+ * read callback, then starts again: the end, already taken out of the
+ * socket, must still be reported.
+ */
+static void
+test_conn_tls_end_kept_across_stop_and_start(void **state)
+{
+	struct test_pair	 p;
+	SSL			*ssl;
+
+	(void)state;
+	test_setup(&p, false, NULL);
+	ssl = test_raw_client(&p);
+	conn_setcb(p.s.c, test_stop_read_cb, NULL, test_event_cb, &p.s);
+	assert_int_equal(SSL_write(ssl, "last words", 10), 10);
+	assert_true(SSL_shutdown(ssl) >= 0);
+	test_run_for(&p, 50);
+	assert_int_equal(p.s.nread, 1);
+	assert_int_equal(p.s.events, 0);
+	conn_setcb(p.s.c, test_read_cb, NULL, test_event_cb, &p.s);
+	assert_int_equal(conn_read_start(p.s.c), 0);
+	assert_true(test_run_until(&p, test_server_ended));
+	assert_int_equal(p.s.events, CONN_EV_EOF);
+	SSL_free(ssl);
+	test_teardown(&p);
+}
+
+static bool
+test_client_has_5(struct test_pair *p)
+{
+	return (evbuffer_get_length(conn_input(p->k.c)) >= 5 ||
+	    test_client_ended(p));
+}
+
+/*
+ * TLS 1.2, where the server finishes first and may speak at once: its
+ * Finished and its data arrive in one read on the client side, and the
+ * data must not stay inside OpenSSL.
+ */
+static void
+test_conn_tls_client_reads_data_behind_finished(void **state)
+{
+	struct test_pair	 p;
+	SSL_CTX			*c12;
+	SSL			*srv, *ssl;
+	int			 sv[2], i, r = 0;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.raw = -1;
+	assert_non_null(p.base = event_base_new());
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	test_nonblock(sv[0]);
+	test_nonblock(sv[1]);
+	assert_non_null(c12 = SSL_CTX_new(TLS_client_method()));
+	SSL_CTX_set_max_proto_version(c12, TLS1_2_VERSION);
+	assert_non_null(p.k.c = conn_new(p.base, sv[1]));
+	conn_setcb(p.k.c, test_read_cb, NULL, test_event_cb, &p.k);
+	assert_non_null(ssl = SSL_new(c12));
+	assert_int_equal(conn_start_ssl(p.k.c, ssl), 0);
+	assert_non_null(srv = SSL_new(test_sctx));
+	assert_int_equal(SSL_set_fd(srv, sv[0]), 1);
+	SSL_set_accept_state(srv);
+	for (i = 0; i < 200 && (r = SSL_do_handshake(srv)) != 1; i++)
+		test_run_for(&p, 5);
+	assert_int_equal(r, 1);
+	assert_int_equal(SSL_version(srv), TLS1_2_VERSION);
+	/* The server's Finished is on the socket, unread: data behind it. */
+	assert_int_equal(SSL_write(srv, "hello", 5), 5);
+	assert_true(test_run_until(&p, test_client_has_5));
+	assert_int_equal(p.k.events, CONN_EV_CONNECTED);
+	assert_int_equal(evbuffer_get_length(conn_input(p.k.c)), 5);
+	SSL_free(srv);
+	close(sv[0]);
+	test_teardown(&p);
+	SSL_CTX_free(c12);
+}
+
 int
 main(void)
 {
@@ -573,6 +760,12 @@ main(void)
 		cmocka_unit_test(test_conn_tls_plaintext_is_an_error),
 		cmocka_unit_test(test_conn_tls_client_refuses_certificate),
 		cmocka_unit_test(test_conn_tls_peer_key_update),
+		cmocka_unit_test(
+		    test_conn_tls_handshake_waiting_to_write_does_not_spin),
+		cmocka_unit_test(test_conn_tls_error_after_data_is_an_error),
+		cmocka_unit_test(test_conn_tls_end_kept_across_stop_and_start),
+		cmocka_unit_test(
+		    test_conn_tls_client_reads_data_behind_finished),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
