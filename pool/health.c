@@ -454,3 +454,9 @@ again:
 		return;
 	}
 }
+
+void
+health_thread_end(void)
+{
+	http_parser_cache_flush();
+}

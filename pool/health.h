@@ -52,4 +52,10 @@ void			 health_conn_free(struct health_conn *hc);
 
 const char		*health_strerror(enum health_result res);
 
+/*
+ * The thread that ran probes is ending: frees what it kept for reuse
+ * (response parsers, see proxy/http.h).
+ */
+void			 health_thread_end(void);
+
 #endif /* POOL_HEALTH_H */

@@ -847,6 +847,7 @@ pool_group_main(void *arg)
 			log_warnx("pool %s: cannot start: it will answer "
 			    "503", pool_name(g->g_pools[i]));
 	event_base_loop(g->g_base, EVLOOP_NO_EXIT_ON_EMPTY);
+	health_thread_end();
 	return (NULL);
 }
 

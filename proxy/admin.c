@@ -315,6 +315,7 @@ admin_main(void *arg)
 	ASSERT(a->magic == ADMIN_MAGIC);
 	if (event_base_loop(a->a_base, EVLOOP_NO_EXIT_ON_EMPTY) == -1)
 		log_warnx("admin: event loop failed");
+	http_parser_cache_flush();
 	return (NULL);
 }
 

@@ -53,6 +53,7 @@
 
 #include <openssl/err.h>
 
+#include "lib/alloc.h"
 #include "lib/log.h"
 #include "proxy/conn.h"
 
@@ -101,7 +102,17 @@ struct conn {
 	unsigned		 c_nsmall;	/* reads in a row under 1/4 */
 	unsigned		 c_flags;
 	int			 c_errno;	/* CONN_F_FAILED */
+	struct conn		*c_next;	/* in conn_cache */
 };
+
+/* Closed conns kept for reuse by this thread (see conn_cache_put()). */
+#if defined(__SANITIZE_ADDRESS__)
+static const unsigned		 conn_cache_max = 0;
+#else
+static const unsigned		 conn_cache_max = 256;
+#endif
+static __thread struct conn	*conn_cache;
+static __thread unsigned	 conn_ncache;
 
 static void	conn_read_ev(evutil_socket_t fd, short what, void *arg);
 static void	conn_write_ev(evutil_socket_t fd, short what, void *arg);
@@ -128,13 +139,17 @@ static void	conn_tls_read(struct conn *c);
 static ssize_t	conn_tls_write(struct conn *c);
 static int	conn_tls_errno(int e, int saved);
 static void	conn_tls_pending(struct conn *c);
+static bool	conn_cache_put(struct conn *c);
+static struct conn *conn_cache_get(struct event_base *base, int fd);
 
 struct conn *
 conn_new(struct event_base *base, int fd)
 {
 	struct conn	*c;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
+	if ((c = conn_cache_get(base, fd)) != NULL)
+		return (c);
+	if ((c = zalloc(sizeof(*c))) == NULL) {
 		close(fd);
 		return (NULL);
 	}
@@ -216,6 +231,8 @@ conn_free(struct conn *c)
 	if (c == NULL)
 		return;
 	ASSERT(c->magic == CONN_MAGIC);
+	if (conn_cache_put(c))
+		return;
 	if (c->c_rev != NULL)
 		event_free(c->c_rev);
 	if (c->c_wev != NULL)
@@ -229,6 +246,22 @@ conn_free(struct conn *c)
 		close(c->c_fd);
 	c->magic = 0;
 	free(c);
+}
+
+void
+conn_cache_flush(void)
+{
+	struct conn	*c;
+
+	while ((c = conn_cache) != NULL) {
+		conn_cache = c->c_next;
+		conn_ncache--;
+		event_free(c->c_rev);
+		event_free(c->c_wev);
+		evbuffer_free(c->c_in);
+		evbuffer_free(c->c_out);
+		free(c);
+	}
 }
 
 void
@@ -699,6 +732,66 @@ conn_broken(struct conn *c, int what)
 	errno = c->c_errno;
 	if (c->c_eventcb != NULL)
 		c->c_eventcb(c, what, c->c_arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cache */
+
+/*
+ * A conn closed goes to its thread's cache, with its events and its
+ * (emptied) buffers, and the next conn_new() takes it back: a client
+ * connection otherwise costs five allocations and five frees, about a
+ * quarter of what corral spends per connection in user space.  Under
+ * AddressSanitizer nothing is cached, so a use after free is still seen.
+ */
+static bool
+conn_cache_put(struct conn *c)
+{
+	if (conn_ncache >= conn_cache_max || c->c_rev == NULL ||
+	    c->c_wev == NULL || c->c_in == NULL || c->c_out == NULL)
+		return (false);
+	event_del(c->c_rev);
+	event_del(c->c_wev);
+	if (c->c_incb != NULL)
+		evbuffer_remove_cb_entry(c->c_in, c->c_incb);
+	evbuffer_drain(c->c_in, evbuffer_get_length(c->c_in));
+	evbuffer_drain(c->c_out, evbuffer_get_length(c->c_out));
+	SSL_free(c->c_ssl);
+	if (c->c_fd != -1)
+		close(c->c_fd);
+	c->magic = 0;
+	c->c_next = conn_cache;
+	conn_cache = c;
+	conn_ncache++;
+	return (true);
+}
+
+/* A cached conn made new for <fd> on <base>, or NULL. */
+static struct conn *
+conn_cache_get(struct event_base *base, int fd)
+{
+	struct conn	*c, keep;
+
+	if ((c = conn_cache) == NULL)
+		return (NULL);
+	conn_cache = c->c_next;
+	conn_ncache--;
+	keep = *c;
+	memset(c, 0, sizeof(*c));
+	c->magic = CONN_MAGIC;
+	c->c_base = base;
+	c->c_fd = fd;
+	c->c_rsize = CONN_READ_MIN;
+	c->c_in = keep.c_in;
+	c->c_out = keep.c_out;
+	c->c_rev = keep.c_rev;
+	c->c_wev = keep.c_wev;
+	/* Not pending (conn_cache_put() deleted them): they may be set. */
+	(void)event_assign(c->c_rev, base, fd, EV_READ | EV_PERSIST,
+	    conn_read_ev, c);
+	(void)event_assign(c->c_wev, base, fd, EV_WRITE | EV_PERSIST,
+	    conn_write_ev, c);
+	return (c);
 }
 
 /* ------------------------------------------------------------------ */

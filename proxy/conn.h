@@ -68,8 +68,14 @@ int		 conn_connect(struct conn *c, const struct sockaddr *sa,
  */
 int		 conn_start_ssl(struct conn *c, SSL *ssl);
 
-/* Closes the connection; queued output is dropped.  NULL is a no-op. */
+/*
+ * Closes the connection; queued output is dropped.  NULL is a no-op.
+ * The memory is kept for this thread's next conn_new().
+ */
 void		 conn_free(struct conn *c);
+
+/* Frees what this thread keeps for conn_new(): before the thread ends. */
+void		 conn_cache_flush(void);
 
 /*
  * <readcb>: bytes were added to the input.  <writecb>: the output fell

@@ -26,6 +26,7 @@
 #include <event2/buffer.h>
 #include <llhttp.h>
 
+#include "lib/alloc.h"
 #include "lib/log.h"
 #include "proxy/http_priv.h"
 
@@ -83,7 +84,27 @@ struct http_parser {
 	/* Body: framing copied from the message, which may be taken. */
 	int			 p_keepalive;
 	struct http_body	 p_body;
+
+	/* Kept from an earlier user (see http_parser_free()). */
+	struct http_msg		*p_spare;	/* the next p_msg */
+	struct http_parser	*p_next;	/* in http_cache */
 };
+
+/*
+ * Freed parsers are kept by their thread, with a message whose arena is
+ * no bigger than HTTP_CACHE_ARENA, for the next http_parser_new(): every
+ * client connection makes a request parser, every attempt a response
+ * parser.  Under AddressSanitizer nothing is kept, so that a use after
+ * free is still caught.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+static const unsigned		 http_cache_max = 0;
+#else
+static const unsigned		 http_cache_max = 256;
+#endif
+#define HTTP_CACHE_ARENA	(16 * 1024)
+static __thread struct http_parser	*http_cache;
+static __thread unsigned		 http_ncache;
 
 static enum http_parse_result	 http_fail(struct http_parser *p,
 				    int status, const char *reason);
@@ -198,8 +219,15 @@ struct http_parser *
 http_parser_new(enum http_parser_kind kind, const struct http_limits *lim)
 {
 	struct http_parser	*p;
+	struct http_msg		*spare;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = http_cache) != NULL) {
+		http_cache = p->p_next;
+		http_ncache--;
+		spare = p->p_spare;
+		memset(p, 0, sizeof(*p));
+		p->p_spare = spare;
+	} else if ((p = zalloc(sizeof(*p))) == NULL)
 		return (NULL);
 	p->magic = HTTP_PARSER_MAGIC;
 	p->p_kind = kind;
@@ -221,12 +249,45 @@ http_parser_new(enum http_parser_kind kind, const struct http_limits *lim)
 void
 http_parser_free(struct http_parser *p)
 {
+	struct http_msg	*keep;
+
 	if (p == NULL)
 		return;
-	http_msg_free(p->p_msg);
-	p->p_msg = NULL;
 	p->magic = 0;
+	if (http_ncache < http_cache_max) {
+		/* One message at most, and not a big one. */
+		if (p->p_msg != NULL) {
+			http_msg_free(p->p_spare);
+			keep = p->p_msg;
+		} else
+			keep = p->p_spare;
+		if (keep != NULL && keep->m_cap > HTTP_CACHE_ARENA) {
+			http_msg_free(keep);
+			keep = NULL;
+		}
+		p->p_msg = NULL;
+		p->p_spare = keep;
+		p->p_next = http_cache;
+		http_cache = p;
+		http_ncache++;
+		return;
+	}
+	http_msg_free(p->p_msg);
+	http_msg_free(p->p_spare);
 	free(p);
+}
+
+void
+http_parser_cache_flush(void)
+{
+	struct http_parser	*p;
+
+	while ((p = http_cache) != NULL) {
+		http_cache = p->p_next;
+		http_ncache--;
+		http_msg_free(p->p_spare);
+		free(p);
+	}
 }
 
 void
@@ -322,6 +383,10 @@ http_parse_span(struct http_parser *p, const char *data, size_t len,
 	case HTTP_S_START:
 		if (len == 0)
 			return (HTTP_PARSE_AGAIN);
+		if (p->p_msg == NULL && p->p_spare != NULL) {
+			p->p_msg = p->p_spare;
+			p->p_spare = NULL;
+		}
 		if (p->p_msg == NULL && (p->p_msg = http_msg_new()) == NULL)
 			return (http_fail(p, 503, "out of memory"));
 		http_begin(p);

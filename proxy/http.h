@@ -158,7 +158,10 @@ void	 http_limits_default(struct http_limits *lim);
  */
 struct http_parser	*http_parser_new(enum http_parser_kind kind,
 			    const struct http_limits *lim);
+/* The memory is kept for this thread's next http_parser_new(). */
 void			 http_parser_free(struct http_parser *p);
+/* Frees what this thread keeps for http_parser_new(): before it ends. */
+void			 http_parser_cache_flush(void);
 
 /*
  * Response parsers only: the request the next responses answer.  A HEAD

@@ -136,6 +136,13 @@ main(int argc, char *argv[])
 
 	memset(&m, 0, sizeof(m));
 	m.m_admin_fd = -1;
+	/*
+	 * Before libevent allocates anything: with functions of its own it
+	 * zeroes malloc()ed memory where it would call calloc(), which
+	 * skips glibc's per-thread cache (lib/alloc.h).  Every connection
+	 * makes evbuffers and events.
+	 */
+	event_set_mem_functions(malloc, realloc, free);
 	log_init("corral", LOG_LEVEL_INFO);
 	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {
@@ -566,6 +573,8 @@ main_free(struct main_ctx *m)
 		event_free(m->m_drain_timer);
 	runtime_put(m->m_rt);
 	tls_tickets_put(m->m_tickets);
+	/* What the frees above closed here went to this thread's caches. */
+	worker_caches_flush();
 	if (m->m_base != NULL)
 		event_base_free(m->m_base);
 }

@@ -189,12 +189,15 @@ struct session {
 	TAILQ_ENTRY(session)	 s_qentry;	/* in w_queued... */
 	bool			 s_queued;	/* ...if this */
 	uint64_t		 s_qgen;	/* w_qgen when it went in */
+	struct session		*s_cnext;	/* in session.c's cache */
 };
 
 /*
  * session.c
  */
 void	 session_close(struct session *s);
+/* Frees the sessions this thread keeps for reuse: before it ends. */
+void	 session_cache_flush(void);
 /*
  * Every session callback ends here: <rc> -1 closes the session, else
  * the output queued on both sides is written (proxy/conn.h).

@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "lib/log.h"
+#include "proxy/conn.h"
 #include "proxy/listener.h"
 #include "proxy/proxy_priv.h"
 #include "proxy/runtime.h"
@@ -193,7 +194,17 @@ worker_main(void *arg)
 	ASSERT(w->magic == WORKER_MAGIC);
 	if (event_base_dispatch(w->w_base) == -1)
 		log_warnx("worker %zu: event loop failed", w->w_id);
+	/* What this thread kept for reuse dies with it. */
+	worker_caches_flush();
 	return (NULL);
+}
+
+void
+worker_caches_flush(void)
+{
+	session_cache_flush();
+	conn_cache_flush();
+	http_parser_cache_flush();
 }
 
 /* Lets the current runtime go (closing this worker's idle connections). */

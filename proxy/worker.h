@@ -41,4 +41,11 @@ void		 worker_stop(struct worker *w);
 /* Waits for the thread to end, then frees everything.  NULL: no-op. */
 void		 worker_free(struct worker *w);
 
+/*
+ * Frees what the calling thread keeps for reuse (closed sessions,
+ * connections, parsers): each worker thread does at its end, and the
+ * main thread after worker_free() has closed the rest.
+ */
+void		 worker_caches_flush(void);
+
 #endif /* PROXY_WORKER_H */

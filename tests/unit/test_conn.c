@@ -4,7 +4,8 @@
  * EOF, a write the kernel takes only in part (the rest goes when the
  * peer reads, and the write callback says when the output fell to the
  * low watermark), the read high watermark pausing and resuming, write
- * and read errors reported from the loop, and connect().
+ * and read errors reported from the loop, connect(), and a closed conn
+ * given back clean by the next conn_new().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -446,6 +447,62 @@ test_conn_connect(void **state)
 	test_teardown(&t);
 }
 
+/*
+ * A conn closed in the middle of everything (input paused at the
+ * watermark, output the kernel would not take, both events armed) is
+ * kept for the next conn_new(), which must get it clean: bound to the
+ * new fd, empty, unpaused, and deaf to the old socket.
+ */
+static void
+test_conn_reused_clean(void **state)
+{
+	struct test_conn	 t, u;
+	char			 buf[65536];
+	struct conn		*old;
+	size_t			 i;
+
+	(void)state;
+	test_setup(&t);
+	memset(buf, 'o', sizeof(buf));
+	conn_watermarks(t.c, 1000, 0);
+	assert_int_equal(conn_read_start(t.c), 0);
+	assert_int_equal(write(t.peer, buf, 4096), 4096);
+	test_run_until(&t, &t.nread, 1);
+	for (i = 0; i < 64; i++)
+		evbuffer_add(conn_output(t.c), buf, sizeof(buf));
+	conn_flush(t.c);
+	assert_true(evbuffer_get_length(conn_output(t.c)) > 0);
+	old = t.c;
+	conn_free(t.c);
+	t.c = NULL;
+
+	test_setup(&u);
+#if !defined(__SANITIZE_ADDRESS__)
+	assert_ptr_equal(u.c, old);	/* the cache gave it back */
+#else
+	(void)old;
+#endif
+	assert_int_equal(evbuffer_get_length(conn_input(u.c)), 0);
+	assert_int_equal(evbuffer_get_length(conn_output(u.c)), 0);
+	assert_null(conn_ssl(u.c));
+	/* The old peer's bytes go nowhere: its socket was closed. */
+	(void)write(t.peer, "stale", 5);
+	/* No watermark any more: all 8 KiB come in, and only they. */
+	u.drain = true;
+	assert_int_equal(conn_read_start(u.c), 0);
+	assert_int_equal(write(u.peer, buf, 8192), 8192);
+	for (i = 0; i < 100 && u.drained < 8192; i++)
+		event_base_loop(u.base, EVLOOP_ONCE);
+	for (i = 0; i < 10; i++)
+		event_base_loop(u.base, EVLOOP_NONBLOCK);
+	assert_int_equal(u.drained, 8192);
+	evbuffer_add(conn_output(u.c), "fresh", 5);
+	conn_flush(u.c);
+	assert_int_equal(test_peer_drain(&u), 5);
+	test_teardown(&u);
+	test_teardown(&t);
+}
+
 int
 main(void)
 {
@@ -461,6 +518,7 @@ main(void)
 		cmocka_unit_test(test_conn_write_error_reported_from_loop),
 		cmocka_unit_test(test_conn_read_error),
 		cmocka_unit_test(test_conn_connect),
+		cmocka_unit_test(test_conn_reused_clean),
 	};
 
 	/* As in corral: a write to a closed peer is EPIPE, not a signal. */

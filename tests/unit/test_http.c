@@ -807,6 +807,68 @@ test_http_stops_at_the_end_of_each_pipelined_message(void **state)
 	http_parser_free(p);
 }
 
+/*
+ * A parser freed in the middle of a head, with small limits and a message
+ * that was never taken, is kept for the next http_parser_new(), which
+ * must get it as new: the new kind and limits, no message before the
+ * first byte, none of the old head, and nothing of the request the old
+ * one was told about.
+ */
+static void
+test_http_parser_reused_as_new(void **state)
+{
+	static const char	 part[] = "GET /abc HTTP/1.1\r\nHost: a\r\nX-";
+	static const char	 resp[] = "HTTP/1.1 101 Switching Protocols\r\n"
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+	struct http_limits	 small = { .l_max_uri = 8,
+	    .l_max_header_bytes = 40, .l_max_headers = 3 };
+	struct http_parser	*p, *q;
+	struct evbuffer		*in, *body;
+	char			 req[200];
+	const char		*t;
+	size_t			 len;
+	int			 n;
+
+	(void)state;
+	assert_non_null(in = evbuffer_new());
+	assert_non_null(body = evbuffer_new());
+	assert_non_null(p = http_parser_new(HTTP_PARSER_REQUEST, &small));
+	evbuffer_add(in, part, sizeof(part) - 1);
+	assert_int_equal(http_parse(p, in, body, 100), HTTP_PARSE_AGAIN);
+	http_parser_free(p);
+
+	/*
+	 * A response parser whose request asked for an upgrade; the next
+	 * one is told nothing, so a 101 is not an answer it may take.
+	 */
+	assert_non_null(q = http_parser_new(HTTP_PARSER_RESPONSE, NULL));
+	http_parser_set_request(q, HTTP_METHOD_GET, 1);
+	http_parser_free(q);
+	assert_non_null(q = http_parser_new(HTTP_PARSER_RESPONSE, NULL));
+	assert_null(http_parser_msg(q));
+	evbuffer_add(in, resp, sizeof(resp) - 1);
+	assert_int_equal(http_parse(q, in, body, 100), HTTP_PARSE_ERROR);
+	assert_int_equal(http_parser_status(q), 502);
+	http_parser_free(q);
+	evbuffer_drain(in, evbuffer_get_length(in));
+
+	assert_non_null(p = http_parser_new(HTTP_PARSER_REQUEST, NULL));
+	assert_null(http_parser_msg(p));
+	/* A 100-byte target: over the old limit, far under the default. */
+	n = snprintf(req, sizeof(req), "GET /%0100d HTTP/1.1\r\nHost: b\r\n"
+	    "\r\n", 0);
+	evbuffer_add(in, req, (size_t)n);
+	assert_int_equal(http_parse(p, in, body, 100), HTTP_PARSE_HEAD);
+	t = http_msg_target(http_parser_msg(p), &len);
+	assert_int_equal(len, 101);
+	assert_memory_equal(t, req + 4, 101);
+	assert_int_equal(http_msg_count(http_parser_msg(p), "Host"), 1);
+	assert_int_equal(http_msg_count(http_parser_msg(p), "X-"), 0);
+	http_parser_free(p);
+	evbuffer_free(body);
+	evbuffer_free(in);
+}
+
 static void
 test_http_leaves_tunnel_bytes_after_a_101(void **state)
 {
@@ -948,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_http_rejects_bad_requests),
 		cmocka_unit_test(test_http_rejects_bad_responses_with_502),
 		cmocka_unit_test(test_http_start_line_bounds),
+		cmocka_unit_test(test_http_parser_reused_as_new),
 		cmocka_unit_test(test_http_limits_answer_414_431_and_413),
 		cmocka_unit_test(test_http_dechunks_random_bodies_byte_exact),
 		cmocka_unit_test(
