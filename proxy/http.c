@@ -91,18 +91,14 @@ struct http_parser {
 };
 
 /*
- * Freed parsers are kept by their thread, with a message whose arena is
- * no bigger than HTTP_CACHE_ARENA, for the next http_parser_new(): every
- * client connection makes a request parser, every attempt a response
- * parser.  Under AddressSanitizer nothing is kept, so that a use after
- * free is still caught.
+ * Freed parsers are kept by their thread, with a message of modest size
+ * (HTTP_CACHE_ARENA, HTTP_CACHE_FIELDS), for the next http_parser_new():
+ * every client connection makes a request parser, every attempt a
+ * response parser.
  */
-#if defined(__SANITIZE_ADDRESS__)
-static const unsigned		 http_cache_max = 0;
-#else
-static const unsigned		 http_cache_max = 256;
-#endif
+#define HTTP_CACHE_MAX		256
 #define HTTP_CACHE_ARENA	(16 * 1024)
+#define HTTP_CACHE_FIELDS	256	/* m_hdrs kept: 8 KiB */
 static __thread struct http_parser	*http_cache;
 static __thread unsigned		 http_ncache;
 
@@ -222,6 +218,7 @@ http_parser_new(enum http_parser_kind kind, const struct http_limits *lim)
 	struct http_msg		*spare;
 
 	if ((p = http_cache) != NULL) {
+		CACHE_UNPOISON(p);
 		http_cache = p->p_next;
 		http_ncache--;
 		spare = p->p_spare;
@@ -254,14 +251,15 @@ http_parser_free(struct http_parser *p)
 	if (p == NULL)
 		return;
 	p->magic = 0;
-	if (http_ncache < http_cache_max) {
+	if (http_ncache < HTTP_CACHE_MAX) {
 		/* One message at most, and not a big one. */
 		if (p->p_msg != NULL) {
 			http_msg_free(p->p_spare);
 			keep = p->p_msg;
 		} else
 			keep = p->p_spare;
-		if (keep != NULL && keep->m_cap > HTTP_CACHE_ARENA) {
+		if (keep != NULL && (keep->m_cap > HTTP_CACHE_ARENA ||
+		    keep->m_hdrcap > HTTP_CACHE_FIELDS)) {
 			http_msg_free(keep);
 			keep = NULL;
 		}
@@ -270,6 +268,7 @@ http_parser_free(struct http_parser *p)
 		p->p_next = http_cache;
 		http_cache = p;
 		http_ncache++;
+		CACHE_POISON(p);
 		return;
 	}
 	http_msg_free(p->p_msg);
@@ -283,6 +282,7 @@ http_parser_cache_flush(void)
 	struct http_parser	*p;
 
 	while ((p = http_cache) != NULL) {
+		CACHE_UNPOISON(p);
 		http_cache = p->p_next;
 		http_ncache--;
 		http_msg_free(p->p_spare);

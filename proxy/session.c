@@ -64,11 +64,7 @@ static bool	session_cache_put(struct session *s);
 static struct session *session_cache_get(struct worker *w);
 
 /* Closed sessions kept for reuse by this thread (session_cache_put()). */
-#if defined(__SANITIZE_ADDRESS__)
-static const unsigned		 session_cache_max = 0;
-#else
-static const unsigned		 session_cache_max = 256;
-#endif
+#define SESSION_CACHE_MAX	256
 static __thread struct session	*session_cache;
 static __thread unsigned	 session_ncache;
 static void	session_ctimer_cb(evutil_socket_t fd, short what, void *arg);
@@ -180,6 +176,7 @@ session_cache_flush(void)
 	struct session	*s;
 
 	while ((s = session_cache) != NULL) {
+		CACHE_UNPOISON(s);
 		session_cache = s->s_cnext;
 		session_ncache--;
 		session_destroy(s);
@@ -207,13 +204,12 @@ session_destroy(struct session *s)
  * A closed session goes to its thread's cache, with its buffers (emptied)
  * and its events (deleted), unless the cache is full or the session is
  * incomplete: with conn.c's and http.c's caches, a client connection
- * then allocates almost nothing.  Not under AddressSanitizer, so a use
- * after free is still caught.
+ * then allocates almost nothing.
  */
 static bool
 session_cache_put(struct session *s)
 {
-	if (session_ncache >= session_cache_max || s->s_body == NULL ||
+	if (session_ncache >= SESSION_CACHE_MAX || s->s_body == NULL ||
 	    s->s_head == NULL || s->s_ctimer == NULL || s->s_utimer == NULL ||
 	    s->s_kick == NULL)
 		return (false);
@@ -225,6 +221,7 @@ session_cache_put(struct session *s)
 	s->s_cnext = session_cache;
 	session_cache = s;
 	session_ncache++;
+	CACHE_POISON(s);
 	return (true);
 }
 
@@ -236,6 +233,7 @@ session_cache_get(struct worker *w)
 
 	if ((s = session_cache) == NULL)
 		return (NULL);
+	CACHE_UNPOISON(s);
 	session_cache = s->s_cnext;
 	session_ncache--;
 	keep = *s;

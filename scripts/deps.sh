@@ -11,6 +11,7 @@ packages=(
 	libevent-dev libssl-dev libyaml-dev libpcre2-dev libseccomp-dev
 	node-llhttp			# llhttp sources, compiled in
 	curl openssl socat python3 iproute2	# integration-test clients
+	valgrind			# memcheck where ASan cannot see
 	qemu-system-x86			# guest boot test and boot benchmark
 	busybox-static			# tests/kvmlab initramfs
 	xz-utils lz4 zstd cpio		# unpacking Linux kernels for tests

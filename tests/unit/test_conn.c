@@ -477,11 +477,7 @@ test_conn_reused_clean(void **state)
 	t.c = NULL;
 
 	test_setup(&u);
-#if !defined(__SANITIZE_ADDRESS__)
 	assert_ptr_equal(u.c, old);	/* the cache gave it back */
-#else
-	(void)old;
-#endif
 	assert_int_equal(evbuffer_get_length(conn_input(u.c)), 0);
 	assert_int_equal(evbuffer_get_length(conn_output(u.c)), 0);
 	assert_null(conn_ssl(u.c));
@@ -506,6 +502,7 @@ test_conn_reused_clean(void **state)
 int
 main(void)
 {
+	int			 rc;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conn_carries_bytes_both_ways),
 		cmocka_unit_test(test_conn_read_once_then_more),
@@ -523,5 +520,8 @@ main(void)
 
 	/* As in corral: a write to a closed peer is EPIPE, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	return (cmocka_run_group_tests(tests, NULL, NULL));
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	/* Kept for reuse, else LeakSanitizer calls it a leak. */
+	conn_cache_flush();
+	return (rc);
 }
