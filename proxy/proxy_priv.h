@@ -172,6 +172,7 @@ struct session {
 						   kept-alive response */
 	struct evbuffer		*s_body;	/* one batch of body bytes */
 	struct evbuffer		*s_head;	/* request head, for retries */
+	/* The three events live in the session's own allocation. */
 	struct event		*s_ctimer;	/* header, body, keep-alive */
 	struct event		*s_utimer;	/* backend response, idle */
 	struct event		*s_kick;	/* next pipelined request */

@@ -60,11 +60,14 @@ static void	session_write_cb(struct conn *c, void *arg);
 static void	session_event_cb(struct conn *c, int what, void *arg);
 static void	session_ipv4(char *buf, const void *a);
 static void	session_destroy(struct session *s);
+static struct session *session_alloc(void);
 static bool	session_cache_put(struct session *s);
-static struct session *session_cache_get(struct worker *w);
+static struct session *session_cache_get(void);
 
 /* Closed sessions kept for reuse by this thread (session_cache_put()). */
 #define SESSION_CACHE_MAX	256
+/* Rounded up for what follows in one allocation (session_alloc()). */
+#define SESSION_ALIGN(n)	(((n) + 15) & ~(size_t)15)
 static __thread struct session	*session_cache;
 static __thread unsigned	 session_ncache;
 static void	session_ctimer_cb(evutil_socket_t fd, short what, void *arg);
@@ -86,8 +89,8 @@ session_new(struct worker *w, size_t li, int fd, const struct sockaddr *sa,
 	struct http_limits	 lim;
 	SSL			*ssl = NULL;
 
-	if ((s = session_cache_get(w)) == NULL &&
-	    (s = zalloc(sizeof(*s))) == NULL) {
+	if ((s = session_cache_get()) == NULL &&
+	    (s = session_alloc()) == NULL) {
 		close(fd);
 		return (-1);
 	}
@@ -105,16 +108,13 @@ session_new(struct worker *w, size_t li, int fd, const struct sockaddr *sa,
 		memcpy(&s->s_peer, sa, (size_t)salen);
 	session_limits(s->s_lconf, &lim);
 	/* TCP_NODELAY comes from the listening socket (listener.c). */
-	/* A session from the cache has all but the parser. */
+	(void)evtimer_assign(s->s_ctimer, w->w_base, session_ctimer_cb, s);
+	(void)evtimer_assign(s->s_utimer, w->w_base, session_resp_timer_cb, s);
+	(void)event_assign(s->s_kick, w->w_base, -1, 0, session_kick_cb, s);
+	/* A session from the cache has its buffers. */
 	if ((s->s_reqp = http_parser_new(HTTP_PARSER_REQUEST, &lim)) == NULL ||
 	    (s->s_body == NULL && (s->s_body = evbuffer_new()) == NULL) ||
-	    (s->s_head == NULL && (s->s_head = evbuffer_new()) == NULL) ||
-	    (s->s_ctimer == NULL && (s->s_ctimer = evtimer_new(w->w_base,
-	    session_ctimer_cb, s)) == NULL) ||
-	    (s->s_utimer == NULL && (s->s_utimer = evtimer_new(w->w_base,
-	    session_resp_timer_cb, s)) == NULL) ||
-	    (s->s_kick == NULL && (s->s_kick = event_new(w->w_base, -1, 0,
-	    session_kick_cb, s)) == NULL))
+	    (s->s_head == NULL && (s->s_head = evbuffer_new()) == NULL))
 		goto fail;
 	if (s->s_rt->rt_tls[li] != NULL) {
 		s->s_tls = true;
@@ -164,6 +164,10 @@ session_close(struct session *s)
 	s->s_rt = NULL;
 	TAILQ_REMOVE(&w->w_sessions, s, s_entry);
 	w->w_nsessions--;
+	/* While the worker's base is sure to be there. */
+	event_del(s->s_ctimer);
+	event_del(s->s_utimer);
+	event_del(s->s_kick);
 	s->magic = 0;
 	if (!session_cache_put(s))
 		session_destroy(s);
@@ -183,16 +187,32 @@ session_cache_flush(void)
 	}
 }
 
-/* Frees a closed session, with what session_cache_put() would keep. */
+/*
+ * A session and its three events in one allocation, the events set up
+ * with event_assign(): freeing them is freeing the session, with no call
+ * into libevent, whose base may be gone by the time a cache is flushed.
+ */
+static struct session *
+session_alloc(void)
+{
+	size_t		 off = SESSION_ALIGN(sizeof(struct session));
+	size_t		 evsz = SESSION_ALIGN(event_get_struct_event_size());
+	struct session	*s;
+	char		*ev;
+
+	if ((s = zalloc(off + 3 * evsz)) == NULL)
+		return (NULL);
+	ev = (char *)s + off;
+	s->s_ctimer = (struct event *)(void *)ev;
+	s->s_utimer = (struct event *)(void *)(ev + evsz);
+	s->s_kick = (struct event *)(void *)(ev + 2 * evsz);
+	return (s);
+}
+
+/* Frees a closed session (its events deleted) and its buffers. */
 static void
 session_destroy(struct session *s)
 {
-	if (s->s_ctimer != NULL)
-		event_free(s->s_ctimer);
-	if (s->s_utimer != NULL)
-		event_free(s->s_utimer);
-	if (s->s_kick != NULL)
-		event_free(s->s_kick);
 	if (s->s_body != NULL)
 		evbuffer_free(s->s_body);
 	if (s->s_head != NULL)
@@ -210,12 +230,8 @@ static bool
 session_cache_put(struct session *s)
 {
 	if (session_ncache >= SESSION_CACHE_MAX || s->s_body == NULL ||
-	    s->s_head == NULL || s->s_ctimer == NULL || s->s_utimer == NULL ||
-	    s->s_kick == NULL)
+	    s->s_head == NULL)
 		return (false);
-	event_del(s->s_ctimer);
-	event_del(s->s_utimer);
-	event_del(s->s_kick);
 	evbuffer_drain(s->s_body, evbuffer_get_length(s->s_body));
 	evbuffer_drain(s->s_head, evbuffer_get_length(s->s_head));
 	s->s_cnext = session_cache;
@@ -225,9 +241,12 @@ session_cache_put(struct session *s)
 	return (true);
 }
 
-/* A cached session, zeroed but for its buffers and events, for <w>. */
+/*
+ * A cached session, zeroed but for its buffers and its events (deleted
+ * when it closed, so session_new() may assign them again), or NULL.
+ */
 static struct session *
-session_cache_get(struct worker *w)
+session_cache_get(void)
 {
 	struct session	*s, keep;
 
@@ -243,11 +262,6 @@ session_cache_get(struct worker *w)
 	s->s_ctimer = keep.s_ctimer;
 	s->s_utimer = keep.s_utimer;
 	s->s_kick = keep.s_kick;
-	/* Deleted when cached: they may be set again, for this worker. */
-	(void)evtimer_assign(s->s_ctimer, w->w_base, session_ctimer_cb, s);
-	(void)evtimer_assign(s->s_utimer, w->w_base, session_resp_timer_cb,
-	    s);
-	(void)event_assign(s->s_kick, w->w_base, -1, 0, session_kick_cb, s);
 	return (s);
 }
 

@@ -177,11 +177,6 @@ worker_free(struct worker *w)
 	/* No ticket names it any more: the sessions left their queues. */
 	if (w->w_ev_queue != NULL)
 		event_free(w->w_ev_queue);
-	/*
-	 * What was closed above went to this thread's caches with events
-	 * of w_base: freeing those events needs the base, so before it goes.
-	 */
-	worker_caches_flush();
 	if (w->w_base != NULL)
 		event_base_free(w->w_base);
 	pthread_mutex_destroy(&w->w_lock);
