@@ -1,19 +1,11 @@
 /*
- * lib/alloc.h: zeroed allocation for objects made and freed per
- * connection or per request.
- *
- * glibc's calloc() always takes the allocator's slow path; malloc()
- * first tries the thread's cache of recently freed chunks (tcache),
- * which is where a just-closed connection's objects are.  A proxy that
- * makes a session, a parser and their buffers for each connection pays
- * that difference every time, so those go through zalloc(), and
- * libevent's own callocs are routed to malloc() too (main.c).
+ * lib/alloc.h: helpers for the per-thread caches of objects made and
+ * freed per connection (proxy/conn.c, proxy/session.c, proxy/http.c).
  */
 #ifndef LIB_ALLOC_H
 #define LIB_ALLOC_H
 
-#include <stdlib.h>
-#include <string.h>
+#include <stddef.h>
 
 /*
  * An object waiting in such a cache is poisoned under AddressSanitizer,
@@ -29,14 +21,10 @@
 #define CACHE_UNPOISON(p)	((void)(p))
 #endif
 
-static inline void *
-zalloc(size_t size)
-{
-	void	*p;
-
-	if ((p = malloc(size)) != NULL)
-		memset(p, 0, size);
-	return (p);
-}
+/*
+ * <n> rounded up so that what follows it in the same allocation (the
+ * libevent events a conn or a session carries) is aligned for anything.
+ */
+#define ALLOC_ALIGN(n)		(((n) + 15) & ~(size_t)15)
 
 #endif /* LIB_ALLOC_H */

@@ -108,8 +108,6 @@ struct conn {
 
 /* Closed conns kept for reuse by this thread (see conn_cache_put()). */
 #define CONN_CACHE_MAX		256
-/* Rounded up for what follows in one allocation (conn_alloc()). */
-#define CONN_ALIGN(n)		(((n) + 15) & ~(size_t)15)
 static __thread struct conn	*conn_cache;
 static __thread unsigned	 conn_ncache;
 
@@ -264,11 +262,11 @@ conn_cache_flush(void)
 static struct conn *
 conn_alloc(void)
 {
-	size_t		 off = CONN_ALIGN(sizeof(struct conn));
-	size_t		 evsz = CONN_ALIGN(event_get_struct_event_size());
+	size_t		 off = ALLOC_ALIGN(sizeof(struct conn));
+	size_t		 evsz = ALLOC_ALIGN(event_get_struct_event_size());
 	struct conn	*c;
 
-	if ((c = zalloc(off + 2 * evsz)) == NULL)
+	if ((c = calloc(1, off + 2 * evsz)) == NULL)
 		return (NULL);
 	c->c_rev = (struct event *)(void *)((char *)c + off);
 	c->c_wev = (struct event *)(void *)((char *)c + off + evsz);

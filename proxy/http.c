@@ -224,7 +224,7 @@ http_parser_new(enum http_parser_kind kind, const struct http_limits *lim)
 		spare = p->p_spare;
 		memset(p, 0, sizeof(*p));
 		p->p_spare = spare;
-	} else if ((p = zalloc(sizeof(*p))) == NULL)
+	} else if ((p = calloc(1, sizeof(*p))) == NULL)
 		return (NULL);
 	p->magic = HTTP_PARSER_MAGIC;
 	p->p_kind = kind;

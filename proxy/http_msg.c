@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/alloc.h"
 #include "lib/log.h"
 #include "proxy/http_priv.h"
 
@@ -30,7 +29,7 @@ http_msg_new(void)
 {
 	struct http_msg	*msg;
 
-	if ((msg = zalloc(sizeof(*msg))) == NULL)
+	if ((msg = calloc(1, sizeof(*msg))) == NULL)
 		return (NULL);
 	msg->m_version = 11;
 	return (msg);

@@ -136,13 +136,6 @@ main(int argc, char *argv[])
 
 	memset(&m, 0, sizeof(m));
 	m.m_admin_fd = -1;
-	/*
-	 * Before libevent allocates anything: with functions of its own it
-	 * zeroes malloc()ed memory where it would call calloc(), which
-	 * skips glibc's per-thread cache (lib/alloc.h).  Every connection
-	 * makes evbuffers and events.
-	 */
-	event_set_mem_functions(malloc, realloc, free);
 	log_init("corral", LOG_LEVEL_INFO);
 	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {

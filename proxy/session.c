@@ -66,8 +66,6 @@ static struct session *session_cache_get(void);
 
 /* Closed sessions kept for reuse by this thread (session_cache_put()). */
 #define SESSION_CACHE_MAX	256
-/* Rounded up for what follows in one allocation (session_alloc()). */
-#define SESSION_ALIGN(n)	(((n) + 15) & ~(size_t)15)
 static __thread struct session	*session_cache;
 static __thread unsigned	 session_ncache;
 static void	session_ctimer_cb(evutil_socket_t fd, short what, void *arg);
@@ -195,12 +193,12 @@ session_cache_flush(void)
 static struct session *
 session_alloc(void)
 {
-	size_t		 off = SESSION_ALIGN(sizeof(struct session));
-	size_t		 evsz = SESSION_ALIGN(event_get_struct_event_size());
+	size_t		 off = ALLOC_ALIGN(sizeof(struct session));
+	size_t		 evsz = ALLOC_ALIGN(event_get_struct_event_size());
 	struct session	*s;
 	char		*ev;
 
-	if ((s = zalloc(off + 3 * evsz)) == NULL)
+	if ((s = calloc(1, off + 3 * evsz)) == NULL)
 		return (NULL);
 	ev = (char *)s + off;
 	s->s_ctimer = (struct event *)(void *)ev;
