@@ -80,6 +80,7 @@ struct http_parser {
 	int			 p_ll_last;	/* 1 field, 2 value */
 	int			 p_ll_done;	/* on_message_complete seen */
 	int			 p_ll_nomem;
+	unsigned		 p_ids;		/* HTTP_F_BIT()s seen */
 
 	/* Body: framing copied from the message, which may be taken. */
 	int			 p_keepalive;
@@ -122,6 +123,8 @@ static enum http_parse_result	 http_check_framing(struct http_parser *p);
 static enum http_parse_result	 http_check_request(struct http_parser *p);
 static enum http_parse_result	 http_check_response(struct http_parser *p);
 static int			 http_valid_host(const char *h, size_t len);
+static int			 http_has_token(const struct http_parser *p,
+				    enum http_field_id id, const char *token);
 static enum http_parse_result	 http_body(struct http_parser *p,
 				    const char *data, size_t len,
 				    size_t *used, struct evbuffer *body,
@@ -744,9 +747,15 @@ http_head_done(struct http_parser *p)
 	if (!p->p_ll_done)
 		return (http_fail(p, 400, "incomplete head"));
 
-	/* Field values lose their surrounding OWS (RFC 9110 §5.5). */
+	/*
+	 * Field values lose their surrounding OWS (RFC 9110 §5.5); names
+	 * are classified once, for every later lookup.
+	 */
+	p->p_ids = 0;
 	for (i = 0; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
+		h->h_id = http_field_id(msg->m_buf + h->h_name, h->h_namelen);
+		p->p_ids |= HTTP_F_BIT(h->h_id);
 		while (h->h_valuelen > 0 && HTTP_IS_WS(msg->m_buf[h->h_value]))
 			h->h_value++, h->h_valuelen--;
 		while (h->h_valuelen > 0 &&
@@ -942,11 +951,15 @@ http_check_framing(struct http_parser *p)
 	unsigned		 nchunked = 0, nother = 0, last_chunked = 0;
 	uint64_t		 length = 0;
 
-	for (i = 0; i < msg->m_nhdrs; i++) {
+	if (!(p->p_ids & (HTTP_F_BIT(HTTP_F_CONTENT_LENGTH) |
+	    HTTP_F_BIT(HTTP_F_TRANSFER_ENCODING))))
+		i = msg->m_nhdrs;	/* neither: no need to look */
+	else
+		i = 0;
+	for (; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
 		v = msg->m_buf + h->h_value;
-		if (http_msg_name_eq(msg->m_buf + h->h_name, h->h_namelen,
-		    "content-length")) {
+		if (h->h_id == HTTP_F_CONTENT_LENGTH) {
 			if (++ncl > 1)
 				return (http_fail(p, 400,
 				    "duplicate Content-Length"));
@@ -960,8 +973,7 @@ http_check_framing(struct http_parser *p)
 					    "invalid Content-Length"));
 				length = length * 10 + (uint64_t)(v[j] - '0');
 			}
-		} else if (http_msg_name_eq(msg->m_buf + h->h_name,
-		    h->h_namelen, "transfer-encoding")) {
+		} else if (h->h_id == HTTP_F_TRANSFER_ENCODING) {
 			nte++;
 			pos = 0;
 			while (http_msg_list_next(v, h->h_valuelen, &pos, &e,
@@ -1011,7 +1023,7 @@ http_check_request(struct http_parser *p)
 {
 	struct http_msg	*msg = p->p_msg;
 	const char	*t = msg->m_buf + msg->m_target_off, *host, *e;
-	size_t		 tlen = msg->m_target_len, hlen, nhost, pos, elen;
+	size_t		 tlen = msg->m_target_len, hlen, pos, elen, i;
 
 	msg->m_method = http_method_lookup(msg->m_buf + msg->m_method_off,
 	    msg->m_method_len);
@@ -1026,32 +1038,36 @@ http_check_request(struct http_parser *p)
 	else if (tlen == 0 || t[0] != '/')
 		return (http_fail(p, 400, "invalid request-target form"));
 
-	nhost = http_msg_count(msg, "host");
-	if (nhost > 1)
-		return (http_fail(p, 400, "multiple Host fields"));
-	if (nhost == 0 && msg->m_version == 11)
-		return (http_fail(p, 400, "missing Host"));
-	if ((host = http_msg_get(msg, "host", &hlen)) != NULL &&
-	    !http_valid_host(host, hlen))
-		return (http_fail(p, 400, "invalid Host"));
+	if ((i = http_msg_find(msg, HTTP_F_HOST, 0)) == SIZE_MAX) {
+		if (msg->m_version == 11)
+			return (http_fail(p, 400, "missing Host"));
+	} else {
+		if (http_msg_find(msg, HTTP_F_HOST, i + 1) != SIZE_MAX)
+			return (http_fail(p, 400, "multiple Host fields"));
+		if (!http_valid_host(msg->m_buf + msg->m_hdrs[i].h_value,
+		    msg->m_hdrs[i].h_valuelen))
+			return (http_fail(p, 400, "invalid Host"));
+	}
 
 	/* RFC 9110 §10.1.1: HTTP/1.0 expectations are ignored. */
-	if (msg->m_version == 11 && http_msg_count(msg, "expect") > 0) {
-		host = http_msg_get(msg, "expect", &hlen);
+	if (msg->m_version == 11 && (p->p_ids & HTTP_F_BIT(HTTP_F_EXPECT))) {
+		i = http_msg_find(msg, HTTP_F_EXPECT, 0);
+		host = msg->m_buf + msg->m_hdrs[i].h_value;
+		hlen = msg->m_hdrs[i].h_valuelen;
 		pos = 0;
-		if (http_msg_count(msg, "expect") != 1 ||
+		if (http_msg_find(msg, HTTP_F_EXPECT, i + 1) != SIZE_MAX ||
 		    !http_msg_list_next(host, hlen, &pos, &e, &elen) ||
 		    !http_msg_name_eq(e, elen, "100-continue") ||
 		    http_msg_list_next(host, hlen, &pos, &e, &elen))
 			return (http_fail(p, 417, "unsupported expectation"));
 		msg->m_flags |= HTTP_MSG_EXPECT_100;
 	}
-	if (http_msg_count(msg, "upgrade") > 0 &&
-	    http_msg_has_token(msg, "connection", "upgrade"))
+	if ((p->p_ids & HTTP_F_BIT(HTTP_F_UPGRADE)) &&
+	    http_has_token(p, HTTP_F_CONNECTION, "upgrade"))
 		msg->m_flags |= HTTP_MSG_UPGRADE;
-	if (!http_msg_has_token(msg, "connection", "close") &&
+	if (!http_has_token(p, HTTP_F_CONNECTION, "close") &&
 	    (msg->m_version == 11 ||
-	    http_msg_has_token(msg, "connection", "keep-alive")))
+	    http_has_token(p, HTTP_F_CONNECTION, "keep-alive")))
 		msg->m_flags |= HTTP_MSG_KEEPALIVE;
 	if (p->p_lim.l_max_body > 0 &&
 	    msg->m_framing == HTTP_FRAMING_LENGTH &&
@@ -1105,6 +1121,31 @@ http_valid_host(const char *h, size_t len)
 	return (1);
 }
 
+/* Whether a list field <id> of the head names <token>. */
+static int
+http_has_token(const struct http_parser *p, enum http_field_id id,
+    const char *token)
+{
+	const struct http_msg	*msg = p->p_msg;
+	const struct http_hdr	*h;
+	const char		*e;
+	size_t			 i, pos, elen;
+
+	if (!(p->p_ids & HTTP_F_BIT(id)))
+		return (0);
+	for (i = 0; i < msg->m_nhdrs; i++) {
+		h = &msg->m_hdrs[i];
+		if (h->h_id != id)
+			continue;
+		pos = 0;
+		while (http_msg_list_next(msg->m_buf + h->h_value,
+		    h->h_valuelen, &pos, &e, &elen))
+			if (http_msg_name_eq(e, elen, token))
+				return (1);
+	}
+	return (0);
+}
+
 /* RFC 9112 §6.3 items 1-2: responses without a body, whatever they say. */
 static enum http_parse_result
 http_check_response(struct http_parser *p)
@@ -1124,9 +1165,9 @@ http_check_response(struct http_parser *p)
 	    p->p_req_method == HTTP_METHOD_HEAD)
 		msg->m_framing = HTTP_FRAMING_NONE;
 	if (msg->m_framing != HTTP_FRAMING_CLOSE &&
-	    !http_msg_has_token(msg, "connection", "close") &&
+	    !http_has_token(p, HTTP_F_CONNECTION, "close") &&
 	    (msg->m_version == 11 ||
-	    http_msg_has_token(msg, "connection", "keep-alive")))
+	    http_has_token(p, HTTP_F_CONNECTION, "keep-alive")))
 		msg->m_flags |= HTTP_MSG_KEEPALIVE;
 	return (HTTP_PARSE_AGAIN);
 }

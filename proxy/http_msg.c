@@ -130,10 +130,72 @@ http_msg_grow_fields(struct http_msg *msg)
 	return (0);
 }
 
-int
-http_msg_name_eq(const char *name, size_t len, const char *lit)
+/* In enum order, that is by length: http_field_id() walks one length. */
+static const struct {
+	const char	*fn_name;
+	size_t		 fn_len;
+} http_fields[HTTP_F_MAX] = {
+#define HTTP_FIELD(id, lit)	[id] = { lit, sizeof(lit) - 1 }
+	HTTP_FIELD(HTTP_F_TE, "TE"),
+	HTTP_FIELD(HTTP_F_VIA, "Via"),
+	HTTP_FIELD(HTTP_F_HOST, "Host"),
+	HTTP_FIELD(HTTP_F_EXPECT, "Expect"),
+	HTTP_FIELD(HTTP_F_REFERER, "Referer"),
+	HTTP_FIELD(HTTP_F_TRAILER, "Trailer"),
+	HTTP_FIELD(HTTP_F_UPGRADE, "Upgrade"),
+	HTTP_FIELD(HTTP_F_CONNECTION, "Connection"),
+	HTTP_FIELD(HTTP_F_KEEP_ALIVE, "Keep-Alive"),
+	HTTP_FIELD(HTTP_F_USER_AGENT, "User-Agent"),
+	HTTP_FIELD(HTTP_F_X_REQUEST_ID, "X-Request-Id"),
+	HTTP_FIELD(HTTP_F_CONTENT_LENGTH, "Content-Length"),
+	HTTP_FIELD(HTTP_F_X_FORWARDED_FOR, "X-Forwarded-For"),
+	HTTP_FIELD(HTTP_F_PROXY_CONNECTION, "Proxy-Connection"),
+	HTTP_FIELD(HTTP_F_X_FORWARDED_HOST, "X-Forwarded-Host"),
+	HTTP_FIELD(HTTP_F_TRANSFER_ENCODING, "Transfer-Encoding"),
+	HTTP_FIELD(HTTP_F_X_FORWARDED_PROTO, "X-Forwarded-Proto"),
+#undef HTTP_FIELD
+};
+
+/* The first id of each name length; 0 where there is none. */
+static const unsigned char http_field_first[] = {
+	[2] = HTTP_F_TE, [3] = HTTP_F_VIA, [4] = HTTP_F_HOST,
+	[6] = HTTP_F_EXPECT, [7] = HTTP_F_REFERER, [10] = HTTP_F_CONNECTION,
+	[12] = HTTP_F_X_REQUEST_ID, [14] = HTTP_F_CONTENT_LENGTH,
+	[15] = HTTP_F_X_FORWARDED_FOR, [16] = HTTP_F_PROXY_CONNECTION,
+	[17] = HTTP_F_TRANSFER_ENCODING,
+};
+
+enum http_field_id
+http_field_id(const char *name, size_t len)
 {
-	return (strlen(lit) == len && strncasecmp(name, lit, len) == 0);
+	unsigned	 id;
+
+	if (len >= sizeof(http_field_first))
+		return (HTTP_F_OTHER);
+	for (id = http_field_first[len]; id != HTTP_F_OTHER &&
+	    id < HTTP_F_MAX && http_fields[id].fn_len == len; id++)
+		if (http_msg_caseeq(name, http_fields[id].fn_name, len))
+			return ((enum http_field_id)id);
+	return (HTTP_F_OTHER);
+}
+
+const char *
+http_field_name(enum http_field_id id, size_t *len)
+{
+	ASSERT(id > HTTP_F_OTHER && id < HTTP_F_MAX);
+	*len = http_fields[id].fn_len;
+	return (http_fields[id].fn_name);
+}
+
+/* Whether field <h> is named <name>/<len>, whose id is <id>. */
+static inline int
+http_msg_named(const struct http_msg *msg, const struct http_hdr *h,
+    enum http_field_id id, const char *name, size_t len)
+{
+	if (id != HTTP_F_OTHER)
+		return (h->h_id == id);
+	return (h->h_namelen == len &&
+	    http_msg_caseeq(msg->m_buf + h->h_name, name, len));
 }
 
 const unsigned char http_tchar[256] = {
@@ -331,12 +393,12 @@ const char *
 http_msg_get(const struct http_msg *msg, const char *name, size_t *len)
 {
 	const struct http_hdr	*h;
-	size_t			 i;
+	size_t			 i, nlen = strlen(name);
+	enum http_field_id	 id = http_field_id(name, nlen);
 
 	for (i = 0; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
-		if (http_msg_name_eq(msg->m_buf + h->h_name, h->h_namelen,
-		    name)) {
+		if (http_msg_named(msg, h, id, name, nlen)) {
 			if (len != NULL)
 				*len = h->h_valuelen;
 			return (msg->m_buf + h->h_value);
@@ -350,12 +412,12 @@ http_msg_get_last(const struct http_msg *msg, const char *name,
     size_t *len)
 {
 	const struct http_hdr	*h;
-	size_t			 i;
+	size_t			 i, nlen = strlen(name);
+	enum http_field_id	 id = http_field_id(name, nlen);
 
 	for (i = msg->m_nhdrs; i > 0; i--) {
 		h = &msg->m_hdrs[i - 1];
-		if (http_msg_name_eq(msg->m_buf + h->h_name, h->h_namelen,
-		    name)) {
+		if (http_msg_named(msg, h, id, name, nlen)) {
 			if (len != NULL)
 				*len = h->h_valuelen;
 			return (msg->m_buf + h->h_value);
@@ -367,15 +429,12 @@ http_msg_get_last(const struct http_msg *msg, const char *name,
 size_t
 http_msg_count(const struct http_msg *msg, const char *name)
 {
-	const struct http_hdr	*h;
-	size_t			 i, n = 0;
+	size_t			 i, n = 0, nlen = strlen(name);
+	enum http_field_id	 id = http_field_id(name, nlen);
 
-	for (i = 0; i < msg->m_nhdrs; i++) {
-		h = &msg->m_hdrs[i];
-		if (http_msg_name_eq(msg->m_buf + h->h_name, h->h_namelen,
-		    name))
+	for (i = 0; i < msg->m_nhdrs; i++)
+		if (http_msg_named(msg, &msg->m_hdrs[i], id, name, nlen))
 			n++;
-	}
 	return (n);
 }
 
@@ -385,12 +444,12 @@ http_msg_has_token(const struct http_msg *msg, const char *name,
 {
 	const struct http_hdr	*h;
 	const char		*e;
-	size_t			 i, pos, elen;
+	size_t			 i, pos, elen, nlen = strlen(name);
+	enum http_field_id	 id = http_field_id(name, nlen);
 
 	for (i = 0; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
-		if (!http_msg_name_eq(msg->m_buf + h->h_name, h->h_namelen,
-		    name))
+		if (!http_msg_named(msg, h, id, name, nlen))
 			continue;
 		pos = 0;
 		while (http_msg_list_next(msg->m_buf + h->h_value,
@@ -429,6 +488,34 @@ http_msg_addn(struct http_msg *msg, const char *name, size_t namelen,
 	h->h_namelen = namelen;
 	h->h_value = voff;
 	h->h_valuelen = valuelen;
+	h->h_id = http_field_id(msg->m_buf + noff, namelen);
+	return (0);
+}
+
+int
+http_msg_add_id(struct http_msg *msg, enum http_field_id id,
+    const char *value, size_t len)
+{
+	struct http_hdr	*h;
+	const char	*name = http_fields[id].fn_name;
+	size_t		 nlen = http_fields[id].fn_len, off;
+	char		*p;
+
+	ASSERT(id > HTTP_F_OTHER && id < HTTP_F_MAX);
+	if (http_msg_grow_fields(msg) == -1 ||
+	    http_msg_reserve(msg, nlen + len, &value, 1) == -1)
+		return (-1);
+	off = msg->m_len;
+	p = msg->m_buf + off;
+	memcpy(p, name, nlen);
+	memcpy(p + nlen, value, len);
+	msg->m_len += nlen + len;
+	h = &msg->m_hdrs[msg->m_nhdrs++];
+	h->h_name = off;
+	h->h_namelen = nlen;
+	h->h_value = off + nlen;
+	h->h_valuelen = len;
+	h->h_id = id;
 	return (0);
 }
 
@@ -475,13 +562,11 @@ http_msg_remove_at(struct http_msg *msg, size_t i)
 size_t
 http_msg_remove(struct http_msg *msg, const char *name)
 {
-	const struct http_hdr	*h;
-	size_t			 i = 0, n = 0;
+	size_t			 i = 0, n = 0, nlen = strlen(name);
+	enum http_field_id	 id = http_field_id(name, nlen);
 
 	while (i < msg->m_nhdrs) {
-		h = &msg->m_hdrs[i];
-		if (http_msg_name_eq(msg->m_buf + h->h_name, h->h_namelen,
-		    name)) {
+		if (http_msg_named(msg, &msg->m_hdrs[i], id, name, nlen)) {
 			http_msg_remove_at(msg, i);
 			n++;
 		} else

@@ -1,17 +1,50 @@
 /*
  * proxy/http_priv.h: the message structure shared by http.c (which
  * fills it while parsing), http_msg.c, http_rewrite.c and http_write.c.
- * Nothing outside proxy/http*.c includes this file.
+ * Nothing outside proxy/http*.c and their unit tests includes this
+ * file.
  */
 #ifndef PROXY_HTTP_PRIV_H
 #define PROXY_HTTP_PRIV_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "proxy/http.h"
 
 struct evbuffer;
+
+/*
+ * The fields corral itself looks for or writes, known by number: a
+ * field's name is classified once, when the field is stored, so that the
+ * framing checks, the hop-by-hop pass and the writer compare integers.
+ * Ordered by name length (http_field_id() relies on it; test_http_msg
+ * checks it).
+ */
+enum http_field_id {
+	HTTP_F_OTHER = 0,
+	HTTP_F_TE,			/*  2 */
+	HTTP_F_VIA,			/*  3 */
+	HTTP_F_HOST,			/*  4 */
+	HTTP_F_EXPECT,			/*  6 */
+	HTTP_F_REFERER,			/*  7 */
+	HTTP_F_TRAILER,
+	HTTP_F_UPGRADE,
+	HTTP_F_CONNECTION,		/* 10 */
+	HTTP_F_KEEP_ALIVE,
+	HTTP_F_USER_AGENT,
+	HTTP_F_X_REQUEST_ID,		/* 12 */
+	HTTP_F_CONTENT_LENGTH,		/* 14 */
+	HTTP_F_X_FORWARDED_FOR,		/* 15 */
+	HTTP_F_PROXY_CONNECTION,	/* 16 */
+	HTTP_F_X_FORWARDED_HOST,
+	HTTP_F_TRANSFER_ENCODING,	/* 17 */
+	HTTP_F_X_FORWARDED_PROTO,
+	HTTP_F_MAX
+};
+#define HTTP_F_BIT(id)	(1u << (id))
+_Static_assert(HTTP_F_MAX <= 32, "field ids must fit an unsigned mask");
 
 /* One field: offsets into the message's arena, never pointers. */
 struct http_hdr {
@@ -19,6 +52,7 @@ struct http_hdr {
 	size_t		 h_namelen;
 	size_t		 h_value;
 	size_t		 h_valuelen;
+	unsigned	 h_id;		/* enum http_field_id */
 };
 
 /*
@@ -119,8 +153,77 @@ int	 http_msg_reserve(struct http_msg *msg, size_t len, const char **ptrs,
 int	 http_msg_grow_fields(struct http_msg *msg)
 	    __attribute__((warn_unused_result));
 
-/* <name>/<len> equals the NUL-terminated <lit>, ignoring ASCII case. */
-int	 http_msg_name_eq(const char *name, size_t len, const char *lit);
+/* <a> and <b>, <len> bytes each, are equal ignoring ASCII case. */
+static inline int
+http_msg_caseeq(const char *a, const char *b, size_t len)
+{
+	unsigned char	 x, y;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		x = (unsigned char)a[i];
+		y = (unsigned char)b[i];
+		if (x != y) {
+			if (x >= 'A' && x <= 'Z')
+				x += 'a' - 'A';
+			if (y >= 'A' && y <= 'Z')
+				y += 'a' - 'A';
+			if (x != y)
+				return (0);
+		}
+	}
+	return (1);
+}
+
+/*
+ * <name>/<len> equals the NUL-terminated <lit>, ignoring ASCII case;
+ * inline, so that a literal's strlen() is folded away.
+ */
+static inline int
+http_msg_name_eq(const char *name, size_t len, const char *lit)
+{
+	return (strlen(lit) == len && http_msg_caseeq(name, lit, len));
+}
+
+/* The id of field name <name>/<len>: HTTP_F_OTHER for most. */
+enum http_field_id	 http_field_id(const char *name, size_t len);
+
+/* How corral writes the name of field <id> (not HTTP_F_OTHER). */
+const char		*http_field_name(enum http_field_id id, size_t *len);
+
+/* The first field <id> at index <from> or after; SIZE_MAX for none. */
+static inline size_t
+http_msg_find(const struct http_msg *msg, enum http_field_id id,
+    size_t from)
+{
+	size_t	 i;
+
+	for (i = from; i < msg->m_nhdrs; i++)
+		if (msg->m_hdrs[i].h_id == id)
+			return (i);
+	return (SIZE_MAX);
+}
+
+/* The HTTP_F_BIT()s of the ids of the message's fields. */
+static inline unsigned
+http_msg_ids(const struct http_msg *msg)
+{
+	unsigned	 seen = 0;
+	size_t		 i;
+
+	for (i = 0; i < msg->m_nhdrs; i++)
+		seen |= HTTP_F_BIT(msg->m_hdrs[i].h_id);
+	return (seen);
+}
+
+/*
+ * Appends field <id> with <value>, for the proxy's own fields: the
+ * value must come from corral or from a field of a parsed message, as
+ * it is not checked again.  0 or -1 (ENOMEM).
+ */
+int	 http_msg_add_id(struct http_msg *msg, enum http_field_id id,
+	    const char *value, size_t len)
+	    __attribute__((warn_unused_result));
 
 /* RFC 9110 §5.6.2 tchar: a table, as the parser asks for every byte. */
 extern const unsigned char	http_tchar[256];

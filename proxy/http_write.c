@@ -21,7 +21,7 @@
 
 #define HTTP_WRITE_CRLF		"\r\n"
 
-static int	 http_write_skip(const char *name, size_t len,
+static int	 http_write_skip(const struct http_hdr *h,
 		    enum http_framing framing);
 static size_t	 http_write_status(int status, char *buf);
 static size_t	 http_write_u64(uint64_t v, char *buf);
@@ -32,13 +32,10 @@ static char	*http_write_mem(char *p, const void *src, size_t len);
  * <framing>: the framing fields are chosen again (see http.h).
  */
 static int
-http_write_skip(const char *name, size_t len, enum http_framing framing)
+http_write_skip(const struct http_hdr *h, enum http_framing framing)
 {
-	if (len == 17)
-		return (http_msg_name_eq(name, len, "transfer-encoding"));
-	if (len == 14 && framing != HTTP_FRAMING_NONE)
-		return (http_msg_name_eq(name, len, "content-length"));
-	return (0);
+	return (h->h_id == HTTP_F_TRANSFER_ENCODING ||
+	    (h->h_id == HTTP_F_CONTENT_LENGTH && framing != HTTP_FRAMING_NONE));
 }
 
 /* "HTTP/1.1 NNN " into <buf> (32 bytes); returns its length. */
@@ -101,8 +98,7 @@ http_write_head(struct evbuffer *out, const struct http_msg *msg,
 	}
 	for (i = 0; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
-		if (!http_write_skip(msg->m_buf + h->h_name, h->h_namelen,
-		    framing))
+		if (!http_write_skip(h, framing))
 			len += h->h_namelen + 2 + h->h_valuelen + 2;
 	}
 	switch (framing) {
@@ -136,8 +132,7 @@ http_write_head(struct evbuffer *out, const struct http_msg *msg,
 	}
 	for (i = 0; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
-		if (http_write_skip(msg->m_buf + h->h_name, h->h_namelen,
-		    framing))
+		if (http_write_skip(h, framing))
 			continue;
 		p = http_write_mem(p, msg->m_buf + h->h_name, h->h_namelen);
 		p = http_write_mem(p, ": ", 2);

@@ -3,7 +3,8 @@
  * forwards (proxy/http_rewrite.c), building messages (http_msg.c) and
  * writing them (http_write.c).  Heads come from the real parser, and
  * what is written is parsed again with it: a round trip must give back
- * the same message.
+ * the same message.  The field ids of proxy/http_priv.h are checked
+ * here too: a name the table misses would slip past the framing checks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <event2/buffer.h>
 
 #include "proxy/http.h"
+#include "proxy/http_priv.h"
 
 /* Parses <raw> (one request or response head) into a fresh parser. */
 static struct http_parser *
@@ -342,6 +345,44 @@ test_http_write_round_trips_through_the_parser(void **state)
 }
 
 static void
+test_http_field_ids_cover_every_known_name(void **state)
+{
+	const char	*name;
+	char		 buf[64];
+	size_t		 len, prev = 0, i;
+	unsigned	 id;
+
+	(void)state;
+	assert_int_equal(http_field_id("", 0), HTTP_F_OTHER);
+	assert_int_equal(http_field_id("X-Anything-At-All-Here", 22),
+	    HTTP_F_OTHER);
+	for (id = HTTP_F_OTHER + 1; id < HTTP_F_MAX; id++) {
+		name = http_field_name(id, &len);
+		assert_true(len >= prev);	/* http_field_id() walks lengths */
+		prev = len;
+		assert_true(len < sizeof(buf));
+		assert_int_equal(http_field_id(name, len), id);
+		for (i = 0; i < len; i++)
+			buf[i] = (char)(i % 2 ? toupper((unsigned char)name[i]) :
+			    tolower((unsigned char)name[i]));
+		assert_int_equal(http_field_id(buf, len), id);
+		/* One byte off, or one short, is another field. */
+		buf[len - 1] ^= 0x01;
+		assert_int_equal(http_field_id(buf, len), HTTP_F_OTHER);
+		buf[len - 1] ^= 0x01;
+		assert_int_not_equal(http_field_id(buf, len - 1), id);
+		/* Case folding is ASCII letters only: '-' is not '\r'. */
+		for (i = 0; i < len; i++)
+			if (name[i] == '-') {
+				buf[i] = '\r';
+				assert_int_equal(http_field_id(buf, len),
+				    HTTP_F_OTHER);
+				buf[i] = '-';
+			}
+	}
+}
+
+static void
 test_http_write_keeps_head_response_length_with_no_framing(void **state)
 {
 	struct http_parser	*p;
@@ -425,6 +466,7 @@ main(void)
 		cmocka_unit_test(test_http_msg_builds_and_edits_fields),
 		cmocka_unit_test(
 		    test_http_write_round_trips_through_the_parser),
+		cmocka_unit_test(test_http_field_ids_cover_every_known_name),
 		cmocka_unit_test(
 		    test_http_write_keeps_head_response_length_with_no_framing),
 		cmocka_unit_test(test_http_write_error_is_a_complete_response),
