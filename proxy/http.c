@@ -2,10 +2,11 @@
  * proxy/http.c: the incremental HTTP/1.1 parser, one per direction of a
  * connection (client requests, backend responses, health checks).
  *
- * A message goes through three stages.  The head is scanned byte by byte
- * into the message's arena by our own strict line checker (bare CR or
- * LF, control bytes, obs-fold, whitespace before a colon, the URI and
- * field-section limits), which also finds where the head ends.  The
+ * A message goes through three stages.  The head is copied into the
+ * message's arena by our own strict line checker (bare CR or LF, control
+ * bytes, obs-fold, whitespace before a colon, the URI and field-section
+ * limits), which also finds where the head ends: a line of ordinary
+ * bytes inside one read is taken whole, the rest byte by byte.  The
  * complete head is then handed to llhttp in one call: llhttp tokenises
  * the start line and the fields (its callbacks record offsets into the
  * arena) and validates them a second time.  Last, the framing is decided
@@ -112,6 +113,8 @@ static enum http_parse_result	 http_head_span(struct http_parser *p,
 static enum http_parse_result	 http_head_byte(struct http_parser *p,
 				    unsigned char c);
 static size_t			 http_head_run(struct http_parser *p,
+				    const unsigned char *d, size_t len);
+static size_t			 http_head_fast(struct http_parser *p,
 				    const unsigned char *d, size_t len);
 static enum http_parse_result	 http_head_line(struct http_parser *p);
 static enum http_parse_result	 http_request_line(struct http_parser *p);
@@ -499,6 +502,15 @@ http_head_span(struct http_parser *p, const char *data, size_t len,
 	if (http_msg_reserve(msg, want + 1, NULL, 0) == -1)
 		return (http_fail(p, 503, "out of memory"));
 	for (i = 0; i < len; i++) {
+		if (msg->m_len == p->p_lstart && !p->p_cr &&
+		    (n = http_head_fast(p, (const unsigned char *)data + i,
+		    len - i)) > 0) {
+			i += n - 1;
+			if ((r = http_head_line(p)) == HTTP_PARSE_AGAIN)
+				continue;
+			*used = i + 1;
+			return (r);
+		}
 		if ((n = http_head_run(p, (const unsigned char *)data + i,
 		    len - i)) > 0) {
 			memcpy(msg->m_buf + msg->m_len, data + i, n);
@@ -517,6 +529,78 @@ http_head_span(struct http_parser *p, const char *data, size_t len,
 	}
 	*used = len;
 	return (HTTP_PARSE_AGAIN);
+}
+
+/* The length of the run of <cls> bytes at <d>, at most <max>. */
+static inline size_t
+http_cls_run(const unsigned char *cls, const unsigned char *d, size_t max)
+{
+	size_t	 n;
+
+	for (n = 0; n < max && cls[d[n]]; n++)
+		continue;
+	return (n);
+}
+
+/*
+ * A whole line at <d>, at a line's start, when nothing in it needs
+ * http_head_byte(): a start line or field line of ordinary bytes within
+ * every limit, or the empty line, all its bytes (CRLF included) in the
+ * span.  It is stored, and counted, as http_head_byte() would have, and
+ * its length returned, for http_head_line() to judge.  0 leaves the line
+ * to the byte-by-byte path, which finds the same line good or says what
+ * is wrong with it; this only makes the usual case cheap.
+ */
+static size_t
+http_head_fast(struct http_parser *p, const unsigned char *d, size_t len)
+{
+	struct http_msg		*msg = p->p_msg;
+	size_t			 n, m, t, v;
+
+	if (p->p_first && p->p_kind == HTTP_PARSER_REQUEST) {
+		/* method SP request-target SP HTTP-version CRLF */
+		if ((m = http_cls_run(http_cls_rline, d, len)) == 0 ||
+		    m > HTTP_MAX_METHOD || m == len || d[m] != ' ')
+			return (0);
+		n = m + 1;
+		if ((t = http_cls_run(http_cls_rline, d + n, len - n)) == 0 ||
+		    t > p->p_lim.l_max_uri || t == len - n || d[n + t] != ' ')
+			return (0);
+		n += t + 1;
+		if ((v = http_cls_run(http_cls_rline, d + n, len - n)) == 0 ||
+		    v > HTTP_VERSION_LEN)
+			return (0);
+		n += v;
+	} else if (p->p_first) {
+		/* The status line: visible bytes, spaces, tabs, obs-text. */
+		n = http_cls_run(http_cls_value, d, len);
+		if (n > HTTP_MAX_STATUS_LINE)
+			return (0);
+	} else {
+		/* field-name ":" field-value, or the empty line */
+		n = http_cls_run(http_tchar, d, len);
+		if (n > 0) {
+			if (n == len || d[n] != ':')
+				return (0);
+			n++;
+			n += http_cls_run(http_cls_value, d + n, len - n);
+		}
+		if (p->p_fbytes > p->p_lim.l_max_header_bytes ||
+		    n + 2 > p->p_lim.l_max_header_bytes - p->p_fbytes)
+			return (0);
+	}
+	if (n + 2 > len || d[n] != '\r' || d[n + 1] != '\n' ||
+	    n + 2 > msg->m_cap - msg->m_len)
+		return (0);
+	n += 2;
+	memcpy(msg->m_buf + msg->m_len, d, n);
+	msg->m_len += n;
+	if (!p->p_first) {
+		p->p_fbytes += n;
+		p->p_colon = n > 2;
+	} else if (p->p_kind == HTTP_PARSER_REQUEST)
+		p->p_sp = 2;
+	return (n);
 }
 
 /*
