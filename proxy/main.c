@@ -34,6 +34,7 @@
 #include <event2/thread.h>
 
 #include "conf/conf.h"
+#include "lib/bufmem.h"
 #include "lib/log.h"
 #include "pool/pool.h"
 #include "proxy/accesslog.h"
@@ -166,6 +167,8 @@ main(int argc, char *argv[])
 		runtime_put(m.m_rt);
 		return (0);
 	}
+	/* Before libevent allocates anything (lib/bufmem.h). */
+	event_set_mem_functions(bufmem_malloc, bufmem_realloc, bufmem_free);
 	if (evthread_use_pthreads() == -1)
 		fatalx("libevent: no thread support");
 	if ((m.m_tickets = tls_tickets_new(NULL, TLS_TICKET_PERIOD_MS)) ==
@@ -570,4 +573,5 @@ main_free(struct main_ctx *m)
 	worker_caches_flush();
 	if (m->m_base != NULL)
 		event_base_free(m->m_base);
+	bufmem_flush();
 }
