@@ -87,13 +87,17 @@ void		 pool_demand(struct pool *pool);
  * number of VMs with room; it leaves with pool_queue_leave() whether it
  * got one, timed out or went away.  Any thread; a short lock.
  *
- * <wake> (NULL: none) is an event of the waiter's loop, made active
- * whenever the waiter may have come into turn: a slot released, the
- * ready set published, someone ahead left.  It must outlive the ticket.
- * A waiter looks once more after it enters, for room that appeared
- * before it did.
+ * <wake> (NULL: none) is called whenever the waiter may have come into
+ * turn: a slot released, the ready set published, someone ahead left.
+ * It runs on whatever thread made the change, under the queue's lock,
+ * so it only tells the waiter's thread to look (it must not block or
+ * call the pool), and it must outlive the ticket.  A waiter looks once
+ * more after it enters, for room that appeared before it did.
  */
-uint64_t	 pool_queue_enter(struct pool *pool, struct event *wake);
+struct pool_waker {
+	void		(*pw_wake)(struct pool_waker *pw);
+};
+uint64_t	 pool_queue_enter(struct pool *pool, struct pool_waker *wake);
 void		 pool_queue_leave(struct pool *pool, uint64_t ticket);
 size_t		 pool_queue_position(struct pool *pool, uint64_t ticket);
 /*

@@ -103,7 +103,7 @@ struct pool {
 	size_t			 p_q_max;	/* queue.length */
 	uint64_t		 p_q_next;	/* the next ticket */
 	uint64_t		*p_q_ns;	/* when each entered */
-	struct event		**p_q_wake;	/* each one's worker's */
+	struct pool_waker	**p_q_wake;	/* each one's worker's */
 	_Atomic size_t		 p_q_waiting;	/* p_q_n, read unlocked */
 	struct pool_hist	 p_q_waits;	/* how long they waited */
 

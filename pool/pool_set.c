@@ -192,7 +192,7 @@ pool_demand(struct pool *pool)
 }
 
 uint64_t
-pool_queue_enter(struct pool *pool, struct event *wake)
+pool_queue_enter(struct pool *pool, struct pool_waker *wake)
 {
 	uint64_t	 t = 0;
 
@@ -241,15 +241,14 @@ pool_queue_leave(struct pool *pool, uint64_t ticket)
 
 /*
  * A waiter takes a VM when its position is below the number of slots
- * with room, so only the first p_nslots can be in turn: their workers'
- * events fire (libevent folds repeats into one run of the callback).
- * The last few events woken are remembered to spare most repeats the
- * base's lock.
+ * with room, so only the first p_nslots can be in turn: their workers
+ * are woken (a worker folds repeats into one look).  The last few
+ * wakers called are remembered to spare most repeats the call.
  */
 void
 pool_queue_wake(struct pool *pool)
 {
-	struct event	*woken[POOL_WAKE_SEEN];
+	struct pool_waker *woken[POOL_WAKE_SEEN];
 	size_t		 i, k, n, nwoken = 0;
 
 	pthread_mutex_lock(&pool->p_q_lock);
@@ -262,7 +261,7 @@ pool_queue_wake(struct pool *pool)
 				break;
 		if (k < nwoken)
 			continue;
-		event_active(pool->p_q_wake[i], 0, 0);
+		pool->p_q_wake[i]->pw_wake(pool->p_q_wake[i]);
 		if (nwoken < POOL_WAKE_SEEN)
 			woken[nwoken++] = pool->p_q_wake[i];
 	}

@@ -22,6 +22,7 @@
 
 #include <event2/util.h>
 
+#include "pool/pool.h"
 #include "proxy/http.h"
 #include "proxy/upstream.h"
 
@@ -55,7 +56,9 @@ TAILQ_HEAD(session_list, session);
 /*
  * One worker thread.  Owned by the main thread (main.c), which creates,
  * starts, signals and joins it; everything below w_base is touched only
- * by the worker's own thread, except w_next (under w_lock).
+ * by the worker's own thread, except w_next (under w_lock).  Other
+ * threads reach it only through worker_post(): a bit in w_post and a
+ * write to w_efd.
  */
 struct worker {
 	unsigned		 magic;
@@ -63,9 +66,10 @@ struct worker {
 	pthread_t		 w_thread;
 	bool			 w_started;
 	struct event_base	*w_base;
-	struct event		*w_ev_swap;	/* main -> worker: w_next */
-	struct event		*w_ev_drain;	/* main -> worker: drain */
-	struct event		*w_ev_stop;	/* main -> worker: stop now */
+	int			 w_efd;		/* eventfd: w_post has bits */
+	struct event		*w_ev_post;	/* reads w_efd */
+	_Atomic unsigned	 w_post;	/* WORKER_POST_* */
+	struct pool_waker	 w_waker;	/* pools -> WORKER_POST_QUEUE */
 	struct event		*w_ev_drained;	/* worker -> main (main's) */
 	pthread_mutex_t		 w_lock;
 	struct runtime		*w_next;	/* w_lock: runtime to swap in */
@@ -75,7 +79,7 @@ struct worker {
 	size_t			 w_nacceptors;
 	struct session_list	 w_sessions;
 	size_t			 w_nsessions;
-	struct event		*w_ev_queue;	/* pools -> worker: room */
+	struct event		*w_ev_queue;	/* room in a pool: look */
 	struct session_list	 w_queued;	/* waiting for a VM, FIFO */
 	uint64_t		 w_qgen;	/* w_ev_queue runs */
 	bool			 w_draining;

@@ -403,7 +403,7 @@ session_req_wait(struct session *s, struct pool_set *set)
 		pool_demand(bp->bp_vm);		/* min: 0: boot one */
 	if (bp->bp_vm != NULL && rq->rq_ticket == 0 &&
 	    (rq->rq_ticket = pool_queue_enter(bp->bp_vm,
-	    w->w_ev_queue)) != 0) {
+	    &w->w_waker)) != 0) {
 		rq->rq_queued_ns = mtime_now_ns();
 		/* Room that appeared before we were in: look once more. */
 		event_active(w->w_ev_queue, 0, 0);

@@ -2,15 +2,18 @@
  * proxy/worker.c: a worker thread and its event loop.
  *
  * The main thread creates a worker, gives it its listening sockets and
- * starts it; afterwards it only activates the worker's events: swap (a
+ * starts it; afterwards it only posts to it (worker_post()): swap (a
  * new runtime for new sessions, on SIGHUP), drain (SIGTERM: stop
  * accepting, close idle sessions, let busy ones finish, then leave the
  * loop and tell the main thread) and stop (the drain timeout passed:
- * leave now).  Everything else -- sessions, backend connections, the
- * balancer state of its runtime slot -- is touched only by the worker's
- * own thread.  A runtime the worker lets go has its idle connections in
- * this worker's slot closed here first, since they belong to this loop.
+ * leave now); pool threads post "queue" (a VM has room).  Everything
+ * else -- sessions, backend connections, the balancer state of its
+ * runtime slot -- is touched only by the worker's own thread, which is
+ * why its event_base runs without locks.  A runtime the worker lets go
+ * has its idle connections in this worker's slot closed here first,
+ * since they belong to this loop.
  */
+#include <sys/eventfd.h>
 #include <sys/random.h>
 
 #include <errno.h>
@@ -29,17 +32,25 @@
 #include "proxy/session.h"
 #include "proxy/worker.h"
 
+/* What other threads ask of a worker (w_post). */
+#define WORKER_POST_SWAP	0x1u	/* take w_next */
+#define WORKER_POST_DRAIN	0x2u
+#define WORKER_POST_STOP	0x4u
+#define WORKER_POST_QUEUE	0x8u	/* run w_ev_queue */
+
 static void	*worker_main(void *arg);
-static void	 worker_swap_cb(evutil_socket_t fd, short what, void *arg);
-static void	 worker_drain_cb(evutil_socket_t fd, short what, void *arg);
-static void	 worker_stop_cb(evutil_socket_t fd, short what, void *arg);
+static void	 worker_post(struct worker *w, unsigned what);
+static void	 worker_post_cb(evutil_socket_t fd, short what, void *arg);
+static void	 worker_waker(struct pool_waker *pw);
+static void	 worker_swap_in(struct worker *w);
+static void	 worker_drain_now(struct worker *w);
 static void	 worker_set_runtime(struct worker *w, struct runtime *rt);
 static struct event_base	*worker_base_new(void);
 
 /*
- * A worker's event_base.  No locking (only its own thread runs it; the
- * main thread reaches it through event_active(), which libevent's
- * pthreads support makes safe), and epoll's changelist: a connection
+ * A worker's event_base.  No locking: only its own thread touches it
+ * (others post through w_efd), so event_add() and event_del() for every
+ * connection take no mutex.  And epoll's changelist: a connection
  * whose owner stops and restarts reading, or arms EV_WRITE for a write
  * that then completes, within one pass of the loop costs one epoll_ctl
  * or none, folded in before the next epoll_wait.
@@ -52,7 +63,8 @@ worker_base_new(void)
 
 	if ((cfg = event_config_new()) == NULL)
 		return (NULL);
-	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST |
+	    EVENT_BASE_FLAG_NOLOCK);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	return (base);
@@ -67,6 +79,7 @@ worker_new(size_t id, struct runtime *rt, struct event *drained)
 		return (NULL);
 	w->magic = WORKER_MAGIC;
 	w->w_id = id;
+	w->w_efd = -1;
 	w->w_ev_drained = drained;
 	TAILQ_INIT(&w->w_sessions);
 	TAILQ_INIT(&w->w_queued);
@@ -78,13 +91,12 @@ worker_new(size_t id, struct runtime *rt, struct event *drained)
 	    sizeof(w->w_rand) || w->w_rand == 0)
 		w->w_rand = 0x9e3779b97f4a7c15ULL + id;
 	w->w_rt = runtime_get(rt);
-	if ((w->w_base = worker_base_new()) == NULL ||
-	    (w->w_ev_swap = event_new(w->w_base, -1, 0, worker_swap_cb,
-	    w)) == NULL ||
-	    (w->w_ev_drain = event_new(w->w_base, -1, 0, worker_drain_cb,
-	    w)) == NULL ||
-	    (w->w_ev_stop = event_new(w->w_base, -1, 0, worker_stop_cb,
-	    w)) == NULL ||
+	w->w_waker.pw_wake = worker_waker;
+	if ((w->w_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (w->w_base = worker_base_new()) == NULL ||
+	    (w->w_ev_post = event_new(w->w_base, w->w_efd,
+	    EV_READ | EV_PERSIST, worker_post_cb, w)) == NULL ||
+	    event_add(w->w_ev_post, NULL) == -1 ||
 	    (w->w_ev_queue = event_new(w->w_base, -1, 0,
 	    session_req_queue_cb, w)) == NULL) {
 		worker_free(w);
@@ -134,19 +146,67 @@ worker_swap(struct worker *w, struct runtime *rt)
 	pthread_mutex_unlock(&w->w_lock);
 	/* A swap the worker had not taken yet: nobody used it. */
 	runtime_put(old);
-	event_active(w->w_ev_swap, EV_TIMEOUT, 0);
+	worker_post(w, WORKER_POST_SWAP);
 }
 
 void
 worker_drain(struct worker *w)
 {
-	event_active(w->w_ev_drain, EV_TIMEOUT, 0);
+	worker_post(w, WORKER_POST_DRAIN);
 }
 
 void
 worker_stop(struct worker *w)
 {
-	event_active(w->w_ev_stop, EV_TIMEOUT, 0);
+	worker_post(w, WORKER_POST_STOP);
+}
+
+/*
+ * From any thread.  Only the poster that sets a bit writes to the
+ * eventfd; the worker reads the eventfd before it takes the bits, so a
+ * bit set after that take writes again and is not lost.
+ */
+static void
+worker_post(struct worker *w, unsigned what)
+{
+	uint64_t	 one = 1;
+
+	if ((atomic_fetch_or(&w->w_post, what) & what) == what)
+		return;
+	/* Only a full counter (2^64 - 2 posts unread) refuses a write. */
+	while (write(w->w_efd, &one, sizeof(one)) == -1 && errno == EINTR)
+		continue;
+}
+
+static void
+worker_waker(struct pool_waker *pw)
+{
+	struct worker	*w = (struct worker *)(void *)((char *)pw -
+			    offsetof(struct worker, w_waker));
+
+	worker_post(w, WORKER_POST_QUEUE);
+}
+
+static void
+worker_post_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	uint64_t	 n;
+	unsigned	 post;
+
+	(void)what;
+	ASSERT(w->magic == WORKER_MAGIC);
+	while (read(fd, &n, sizeof(n)) == -1 && errno == EINTR)
+		continue;
+	post = atomic_exchange(&w->w_post, 0);
+	if (post & WORKER_POST_SWAP)
+		worker_swap_in(w);
+	if (post & WORKER_POST_QUEUE)
+		event_active(w->w_ev_queue, 0, 0);
+	if (post & WORKER_POST_DRAIN)
+		worker_drain_now(w);
+	if (post & WORKER_POST_STOP)
+		event_base_loopbreak(w->w_base);
 }
 
 void
@@ -168,17 +228,15 @@ worker_free(struct worker *w)
 	free(w->w_acceptors);
 	worker_set_runtime(w, NULL);
 	runtime_put(w->w_next);
-	if (w->w_ev_swap != NULL)
-		event_free(w->w_ev_swap);
-	if (w->w_ev_drain != NULL)
-		event_free(w->w_ev_drain);
-	if (w->w_ev_stop != NULL)
-		event_free(w->w_ev_stop);
+	if (w->w_ev_post != NULL)
+		event_free(w->w_ev_post);
 	/* No ticket names it any more: the sessions left their queues. */
 	if (w->w_ev_queue != NULL)
 		event_free(w->w_ev_queue);
 	if (w->w_base != NULL)
 		event_base_free(w->w_base);
+	if (w->w_efd != -1)
+		close(w->w_efd);
 	pthread_mutex_destroy(&w->w_lock);
 	w->magic = 0;
 	free(w);
@@ -219,14 +277,10 @@ worker_set_runtime(struct worker *w, struct runtime *rt)
 }
 
 static void
-worker_swap_cb(evutil_socket_t fd, short what, void *arg)
+worker_swap_in(struct worker *w)
 {
-	struct worker	*w = arg;
 	struct runtime	*rt;
 
-	(void)fd;
-	(void)what;
-	ASSERT(w->magic == WORKER_MAGIC);
 	pthread_mutex_lock(&w->w_lock);
 	rt = w->w_next;
 	w->w_next = NULL;
@@ -236,15 +290,11 @@ worker_swap_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-worker_drain_cb(evutil_socket_t fd, short what, void *arg)
+worker_drain_now(struct worker *w)
 {
-	struct worker	*w = arg;
 	struct session	*s, *next;
 	size_t		 i;
 
-	(void)fd;
-	(void)what;
-	ASSERT(w->magic == WORKER_MAGIC);
 	if (w->w_draining)
 		return;
 	w->w_draining = true;
@@ -257,17 +307,6 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 		session_drain(s);
 	}
 	worker_session_gone(w);
-}
-
-static void
-worker_stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker	*w = arg;
-
-	(void)fd;
-	(void)what;
-	ASSERT(w->magic == WORKER_MAGIC);
-	event_base_loopbreak(w->w_base);
 }
 
 /* A session closed: a draining worker with none left is done. */
