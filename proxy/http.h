@@ -345,7 +345,9 @@ int	 http_rewrite_via(struct http_msg *msg, const char *pseudonym)
  * (<tunnel> as above), Via, X-Forwarded-For (appended to when the peer
  * is trusted, replaced otherwise), X-Forwarded-Proto and X-Forwarded-Host
  * (kept from a trusted peer, else set), X-Request-Id (kept from a trusted
- * peer if well-formed, else a new random 128-bit hex id).  0 or -1.
+ * peer if well-formed, else a new random 128-bit hex id).  Expect goes
+ * too (corral answers 100-continue itself), and X-Client-Cert-Subject
+ * from whoever sent it (only corral says who a TLS client is).  0 or -1.
  */
 int	 http_rewrite_request(struct http_msg *req,
 	    const struct http_forward *fw, int tunnel)

@@ -153,6 +153,7 @@ static const struct {
 	HTTP_FIELD(HTTP_F_X_FORWARDED_HOST, "X-Forwarded-Host"),
 	HTTP_FIELD(HTTP_F_TRANSFER_ENCODING, "Transfer-Encoding"),
 	HTTP_FIELD(HTTP_F_X_FORWARDED_PROTO, "X-Forwarded-Proto"),
+	HTTP_FIELD(HTTP_F_X_CLIENT_CERT_SUBJECT, "X-Client-Cert-Subject"),
 #undef HTTP_FIELD
 };
 
@@ -162,7 +163,7 @@ static const unsigned char http_field_first[] = {
 	[6] = HTTP_F_EXPECT, [7] = HTTP_F_REFERER, [10] = HTTP_F_CONNECTION,
 	[12] = HTTP_F_X_REQUEST_ID, [14] = HTTP_F_CONTENT_LENGTH,
 	[15] = HTTP_F_X_FORWARDED_FOR, [16] = HTTP_F_PROXY_CONNECTION,
-	[17] = HTTP_F_TRANSFER_ENCODING,
+	[17] = HTTP_F_TRANSFER_ENCODING, [21] = HTTP_F_X_CLIENT_CERT_SUBJECT,
 };
 
 enum http_field_id

@@ -41,6 +41,7 @@ enum http_field_id {
 	HTTP_F_X_FORWARDED_HOST,
 	HTTP_F_TRANSFER_ENCODING,	/* 17 */
 	HTTP_F_X_FORWARDED_PROTO,
+	HTTP_F_X_CLIENT_CERT_SUBJECT,	/* 21 */
 	HTTP_F_MAX
 };
 #define HTTP_F_BIT(id)	(1u << (id))

@@ -44,6 +44,10 @@ static int	http_rewrite_id_ok(const char *id, size_t len);
 	HTTP_F_BIT(HTTP_F_TE) | HTTP_F_BIT(HTTP_F_TRAILER) |		\
 	HTTP_F_BIT(HTTP_F_TRANSFER_ENCODING) | HTTP_F_BIT(HTTP_F_UPGRADE))
 
+/* What no request keeps: see http_rewrite_request() in http.h. */
+#define HTTP_REWRITE_REQ	(HTTP_F_BIT(HTTP_F_EXPECT) |		\
+	HTTP_F_BIT(HTTP_F_X_CLIENT_CERT_SUBJECT))
+
 /* What a client's request may not say about earlier hops (untrusted). */
 #define HTTP_REWRITE_FWD	(HTTP_F_BIT(HTTP_F_X_FORWARDED_FOR) |	\
 	HTTP_F_BIT(HTTP_F_X_FORWARDED_PROTO) |				\
@@ -240,8 +244,8 @@ http_rewrite_request(struct http_msg *req, const struct http_forward *fw,
 		return (-1);
 	}
 	/* An untrusted peer's claims go in the same pass as hop-by-hop. */
-	if (http_rewrite_strip(req, tunnel, fw->fw_trusted ? 0 :
-	    HTTP_REWRITE_FWD) == -1 ||
+	if (http_rewrite_strip(req, tunnel, HTTP_REWRITE_REQ |
+	    (fw->fw_trusted ? 0 : HTTP_REWRITE_FWD)) == -1 ||
 	    (tunnel && http_msg_add_id(req, HTTP_F_CONNECTION, "upgrade",
 	    7) == -1) ||
 	    http_rewrite_via(req, fw->fw_via) == -1)

@@ -281,10 +281,7 @@ session_req_rewrite(struct session *s, struct http_msg *msg,
 	fw.fw_random_arg = s->s_worker;
 	if (http_rewrite_request(msg, &fw, rq->rq_upgrade) == -1)
 		goto out;
-	/* corral answers 100-continue itself (session_resp_attach()). */
-	(void)http_msg_remove(msg, "Expect");
-	/* Only corral says who a TLS client is (mTLS), never the client. */
-	(void)http_msg_remove(msg, SESSION_REQ_CERT_FIELD);
+	/* Expect and a client's own SESSION_REQ_CERT_FIELD went there. */
 	if (s->s_tls && (subject = tls_client_cert_subject(
 	    conn_ssl(s->s_cc), cert, sizeof(cert))) !=
 	    NULL && http_msg_add(msg, SESSION_REQ_CERT_FIELD, subject) == -1)

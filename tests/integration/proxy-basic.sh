@@ -83,6 +83,11 @@ check "origin saw a Content-Length body of 13" \
 body=$(curl -s -H 'Expect: 100-continue' --data-binary @/etc/hostname \
     "$URL/echo")
 check_eq "Expect: 100-continue body echoed" "$(cat /etc/hostname)" "$body"
+# corral answered it: the origin is not asked to.
+hdrs=$(curl -s -H 'Expect: 100-continue' --data-binary @/etc/hostname \
+    "$URL/headers" | tr -d '\r')
+check "the origin saw the request" grep -q '^POST /headers ' <<<"$hdrs"
+check_eq "the origin saw no Expect" "" "$(grep -i '^expect:' <<<"$hdrs")"
 
 # Absolute-form target: routed by its authority, sent in origin-form.
 resp=$(printf 'GET http://api.test/headers?x=1 HTTP/1.1\r\nHost: other\r\nConnection: close\r\n\r\n' |

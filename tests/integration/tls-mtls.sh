@@ -3,7 +3,8 @@
 # the configured CA is served; no cert, an expired one or one from
 # another CA fail the handshake and reach no origin.  optional: no cert
 # is served too, a bad one is still refused.  The combined access log
-# records the requests that were served.
+# records the requests that were served.  A subject a client sends is
+# dropped; the origin sees only corral's.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/fixtures/tls/common.sh"
 t_init tls-mtls
@@ -85,4 +86,22 @@ re+='rt=[0-9.]+ uct=[0-9.]+ ttfb=[0-9.]+ up=127\.0\.0\.1:[0-9]+ '
 re+='route=routes\[0\] pool=o rid=[^ ]+ retries=0$'
 check "access log: combined format with corral's fields" \
     grep -Eq "$re" "$T/access.log"
+
+# Only corral says who the client is: a client's own X-Client-Cert-Subject
+# never reaches the origin, whatever its case; corral's does, once.
+hdrs() {
+	local port
+	port=$(tls_port "$1")
+	[ "$2" = - ] || args=(--cert "$CERTS/$2.pem" --key "$CERTS/$2.key")
+	[ "$2" != - ] || args=()
+	tls_curl "${args[@]}" --resolve "a.test:$port:127.0.0.1" \
+	    -H 'X-Client-Cert-Subject: CN=forged' \
+	    -H 'x-client-cert-subject: CN=forged too' \
+	    "https://a.test:$port/headers" | tr -d '\r' |
+	    grep -i '^x-client-cert-subject:' || true
+}
+check_eq "mTLS: the origin sees corral's subject only" \
+    "X-Client-Cert-Subject: CN=client one" "$(hdrs required client)"
+check_eq "no client cert: the origin sees no subject at all" "" \
+    "$(hdrs optional -)"
 t_done
