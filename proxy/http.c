@@ -1210,24 +1210,8 @@ static int
 http_has_token(const struct http_parser *p, enum http_field_id id,
     const char *token)
 {
-	const struct http_msg	*msg = p->p_msg;
-	const struct http_hdr	*h;
-	const char		*e;
-	size_t			 i, pos, elen;
-
-	if (!(p->p_ids & HTTP_F_BIT(id)))
-		return (0);
-	for (i = 0; i < msg->m_nhdrs; i++) {
-		h = &msg->m_hdrs[i];
-		if (h->h_id != id)
-			continue;
-		pos = 0;
-		while (http_msg_list_next(msg->m_buf + h->h_value,
-		    h->h_valuelen, &pos, &e, &elen))
-			if (http_msg_name_eq(e, elen, token))
-				return (1);
-	}
-	return (0);
+	return ((p->p_ids & HTTP_F_BIT(id)) &&
+	    http_msg_has_token_id(p->p_msg, id, token));
 }
 
 /* RFC 9112 §6.3 items 1-2: responses without a body, whatever they say. */

@@ -23,6 +23,9 @@
 #define HTTP_MSG_MAX_PTRS	2	/* http_msg_reserve() <ptrs> */
 
 static int	http_msg_valid_value(const char *value, size_t len);
+static int	http_msg_token_in(const struct http_msg *msg,
+		    enum http_field_id id, const char *name, size_t nlen,
+		    const char *token);
 
 struct http_msg *
 http_msg_new(void)
@@ -188,7 +191,10 @@ http_field_name(enum http_field_id id, size_t *len)
 	return (http_fields[id].fn_name);
 }
 
-/* Whether field <h> is named <name>/<len>, whose id is <id>. */
+/*
+ * Whether field <h> is named <name>/<len>, whose id is <id>; a known id
+ * is enough, and <name> may then be NULL.
+ */
 static inline int
 http_msg_named(const struct http_msg *msg, const struct http_hdr *h,
     enum http_field_id id, const char *name, size_t len)
@@ -443,10 +449,28 @@ int
 http_msg_has_token(const struct http_msg *msg, const char *name,
     const char *token)
 {
+	size_t	 nlen = strlen(name);
+
+	return (http_msg_token_in(msg, http_field_id(name, nlen), name, nlen,
+	    token));
+}
+
+int
+http_msg_has_token_id(const struct http_msg *msg, enum http_field_id id,
+    const char *token)
+{
+	ASSERT(id != HTTP_F_OTHER);
+	return (http_msg_token_in(msg, id, NULL, 0, token));
+}
+
+/* Whether a field named <name>/<nlen>, of id <id>, lists <token>. */
+static int
+http_msg_token_in(const struct http_msg *msg, enum http_field_id id,
+    const char *name, size_t nlen, const char *token)
+{
 	const struct http_hdr	*h;
 	const char		*e;
-	size_t			 i, pos, elen, nlen = strlen(name);
-	enum http_field_id	 id = http_field_id(name, nlen);
+	size_t			 i, pos, elen;
 
 	for (i = 0; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];

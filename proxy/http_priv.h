@@ -205,6 +205,10 @@ http_msg_find(const struct http_msg *msg, enum http_field_id id,
 	return (SIZE_MAX);
 }
 
+/* http_msg_has_token() for a field known by id. */
+int	 http_msg_has_token_id(const struct http_msg *msg,
+	    enum http_field_id id, const char *token);
+
 /* The HTTP_F_BIT()s of the ids of the message's fields. */
 static inline unsigned
 http_msg_ids(const struct http_msg *msg)
