@@ -18,7 +18,8 @@
 #define BUFMEM_KEEP_BYTES	(128 * 1024)	/* per class and thread */
 #define BUFMEM_KEEP_MAX		64		/* blocks, per class */
 #define BUFMEM_NONE		0xffu		/* not a cached size */
-#define BUFMEM_MAGIC		0x6275666du
+#define BUFMEM_MAGIC		0x6275666du	/* handed out */
+#define BUFMEM_MAGIC_KEPT	0x6b657074u	/* in a cache */
 
 /* Before every block; 16 bytes, so the block stays aligned for anything. */
 struct bufmem_hdr {
@@ -81,11 +82,17 @@ bufmem_release(struct bufmem_hdr *h)
 	atomic_fetch_sub_explicit(&bufmem_nblocks, 1, memory_order_relaxed);
 }
 
-/* Run at a thread's end by pthreads: its cache goes back to malloc. */
+/*
+ * Run at a thread's end by pthreads: its cache goes back to malloc.  A
+ * block freed later in the thread's exit (another key's destructor) sets
+ * the key again, and pthreads runs this again.
+ */
 static void
 bufmem_thread_end(void *arg)
 {
-	(void)arg;
+	struct bufmem_cache	*c = arg;
+
+	c->bc_keyed = 0;
 	bufmem_flush();
 }
 
@@ -105,9 +112,11 @@ bufmem_malloc(size_t size)
 	unsigned		 cls = bufmem_class(size);
 
 	if (cls != BUFMEM_NONE && (f = c->bc_head[cls]) != NULL) {
+		CACHE_UNPOISON_N(f, sizeof(f->bf_hdr) + size);
+		ASSERT(f->bf_hdr.bh_magic == BUFMEM_MAGIC_KEPT);
 		c->bc_head[cls] = f->bf_next;
 		c->bc_n[cls]--;
-		CACHE_UNPOISON_N(&f->bf_hdr + 1, size);
+		f->bf_hdr.bh_magic = BUFMEM_MAGIC;
 		return (&f->bf_hdr + 1);
 	}
 	if (size > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + size)) ==
@@ -145,12 +154,16 @@ bufmem_free(void *p)
 		}
 		c->bc_keyed = 1;
 	}
+	/*
+	 * Marked, and under ASan poisoned header and all: freeing it again
+	 * fails the magic check above, or is reported by ASan.
+	 */
 	f = (struct bufmem_free *)h;
+	h->bh_magic = BUFMEM_MAGIC_KEPT;
 	f->bf_next = c->bc_head[cls];
 	c->bc_head[cls] = f;
 	c->bc_n[cls]++;
-	CACHE_POISON_N((char *)p + sizeof(f->bf_next), h->bh_size -
-	    sizeof(f->bf_next));
+	CACHE_POISON_N(f, sizeof(*h) + h->bh_size);
 }
 
 void *
@@ -187,6 +200,8 @@ bufmem_flush(void)
 
 	for (cls = 0; cls < BUFMEM_NCLASS; cls++) {
 		while ((f = c->bc_head[cls]) != NULL) {
+			CACHE_UNPOISON_N(f, sizeof(f->bf_hdr) +
+			    ((size_t)1 << (cls + BUFMEM_MIN_SHIFT)));
 			c->bc_head[cls] = f->bf_next;
 			bufmem_release(&f->bf_hdr);
 		}

@@ -1,8 +1,9 @@
 /*
  * tests/unit/test_bufmem.c: libevent's allocator (lib/bufmem.c): blocks
  * keep their bytes, power-of-two blocks come back from the thread's
- * cache, the cache is bounded, and a thread's cache goes back to malloc
- * when the thread ends.  Last, libevent itself runs on it.
+ * cache, the cache is bounded, a thread's cache goes back to malloc
+ * when the thread ends (even if the thread frees more after that), and a
+ * block freed twice stops the program.  Last, libevent runs on it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +11,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/wait.h>
+
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -156,6 +161,63 @@ test_bufmem_thread_end_gives_its_cache_back(void **state)
 	assert_int_equal(bufmem_cached(), 0);
 }
 
+/* Another key's destructor, run after bufmem's: it frees one more. */
+static pthread_key_t	 late_key;
+
+static void
+late_free(void *p)
+{
+	bufmem_free(p);
+}
+
+static void *
+late_thread_main(void *arg)
+{
+	(void)arg;
+	bufmem_free(bufmem_malloc(4096));	/* bufmem's key is set */
+	pthread_setspecific(late_key, bufmem_malloc(4096));
+	return (NULL);
+}
+
+static void
+test_bufmem_frees_after_its_thread_end_are_not_lost(void **state)
+{
+	pthread_t	 t;
+	size_t		 before;
+
+	(void)state;
+	bufmem_free(bufmem_malloc(512));	/* bufmem's key made first */
+	bufmem_flush();
+	assert_int_equal(pthread_key_create(&late_key, late_free), 0);
+	before = bufmem_blocks();
+	assert_int_equal(pthread_create(&t, NULL, late_thread_main, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(bufmem_blocks(), before);
+	pthread_key_delete(late_key);
+}
+
+static void
+test_bufmem_double_free_stops_the_program(void **state)
+{
+	pid_t	 pid;
+	int	 st, fd;
+	void	*p;
+
+	(void)state;
+	if ((pid = fork()) == 0) {
+		/* The report (ours or ASan's) is expected: not on our output. */
+		if ((fd = open("/dev/null", O_WRONLY)) != -1)
+			dup2(fd, STDERR_FILENO);
+		p = bufmem_malloc(1024);
+		bufmem_free(p);
+		bufmem_free(p);
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static void
 test_bufmem_runs_libevent(void **state)
 {
@@ -189,6 +251,9 @@ main(void)
 		cmocka_unit_test(test_bufmem_reuses_and_bounds_its_cache),
 		cmocka_unit_test(test_bufmem_realloc_keeps_the_prefix),
 		cmocka_unit_test(test_bufmem_thread_end_gives_its_cache_back),
+		cmocka_unit_test(
+		    test_bufmem_frees_after_its_thread_end_are_not_lost),
+		cmocka_unit_test(test_bufmem_double_free_stops_the_program),
 		cmocka_unit_test(test_bufmem_runs_libevent),
 	};
 
