@@ -237,9 +237,11 @@ http_rewrite_request(struct http_msg *req, const struct http_forward *fw,
 	unsigned char		 rnd[HTTP_REWRITE_ID_BYTES];
 	char			 id[2 * HTTP_REWRITE_ID_BYTES];
 	const struct http_hdr	*h;
-	size_t			 i;
+	size_t			 i, iplen;
 
-	if (fw->fw_client_ip == NULL) {
+	/* The caller's text goes into a field as it is: no CR or LF. */
+	if (fw->fw_client_ip == NULL || (iplen = strlen(fw->fw_client_ip)) ==
+	    0 || strcspn(fw->fw_client_ip, "\r\n") != iplen) {
 		errno = EINVAL;
 		return (-1);
 	}
@@ -253,10 +255,10 @@ http_rewrite_request(struct http_msg *req, const struct http_forward *fw,
 
 	if (fw->fw_trusted) {
 		if (http_rewrite_append(req, HTTP_F_X_FORWARDED_FOR,
-		    fw->fw_client_ip, strlen(fw->fw_client_ip)) == -1)
+		    fw->fw_client_ip, iplen) == -1)
 			return (-1);
 	} else if (http_msg_add_id(req, HTTP_F_X_FORWARDED_FOR,
-	    fw->fw_client_ip, strlen(fw->fw_client_ip)) == -1)
+	    fw->fw_client_ip, iplen) == -1)
 		return (-1);
 
 	if ((!fw->fw_trusted || http_msg_find(req, HTTP_F_X_FORWARDED_PROTO,

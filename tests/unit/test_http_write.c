@@ -193,6 +193,11 @@ test_http_rewrite_forwarded_fields_trust_only_trusted_peers(void **state)
 	    "X-Forwarded-Host: h\r\n"
 	    "X-Request-Id: a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\r\n\r\n");
 	assert_int_equal(calls, 2);
+
+	/* What the caller says of the client goes in as it is: no CRLF. */
+	fw.fw_client_ip = "192.0.2.7\r\nX-Injected: 1";
+	assert_int_equal(http_rewrite_request(http_parser_msg(p), &fw, 0), -1);
+	assert_int_equal(errno, EINVAL);
 	http_parser_free(p);
 }
 
