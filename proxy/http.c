@@ -1035,11 +1035,9 @@ http_check_framing(struct http_parser *p)
 	unsigned		 nchunked = 0, nother = 0, last_chunked = 0;
 	uint64_t		 length = 0;
 
-	if (!(p->p_ids & (HTTP_F_BIT(HTTP_F_CONTENT_LENGTH) |
-	    HTTP_F_BIT(HTTP_F_TRANSFER_ENCODING))))
-		i = msg->m_nhdrs;	/* neither: no need to look */
-	else
-		i = 0;
+	/* A head with neither (most requests) needs no look. */
+	i = p->p_ids & (HTTP_F_BIT(HTTP_F_CONTENT_LENGTH) |
+	    HTTP_F_BIT(HTTP_F_TRANSFER_ENCODING)) ? 0 : msg->m_nhdrs;
 	for (; i < msg->m_nhdrs; i++) {
 		h = &msg->m_hdrs[i];
 		v = msg->m_buf + h->h_value;

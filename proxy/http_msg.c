@@ -23,6 +23,8 @@
 #define HTTP_MSG_MAX_PTRS	2	/* http_msg_reserve() <ptrs> */
 
 static int	http_msg_valid_value(const char *value, size_t len);
+static size_t	http_msg_remove_named(struct http_msg *msg,
+		    enum http_field_id id, const char *name, size_t nlen);
 static int	http_msg_token_in(const struct http_msg *msg,
 		    enum http_field_id id, const char *name, size_t nlen,
 		    const char *token);
@@ -587,8 +589,25 @@ http_msg_remove_at(struct http_msg *msg, size_t i)
 size_t
 http_msg_remove(struct http_msg *msg, const char *name)
 {
-	size_t			 i = 0, n = 0, nlen = strlen(name);
-	enum http_field_id	 id = http_field_id(name, nlen);
+	size_t	 nlen = strlen(name);
+
+	return (http_msg_remove_named(msg, http_field_id(name, nlen), name,
+	    nlen));
+}
+
+size_t
+http_msg_remove_id(struct http_msg *msg, enum http_field_id id)
+{
+	ASSERT(id != HTTP_F_OTHER);
+	return (http_msg_remove_named(msg, id, NULL, 0));
+}
+
+/* Removes the fields named <name>/<nlen>, of id <id>; how many went. */
+static size_t
+http_msg_remove_named(struct http_msg *msg, enum http_field_id id,
+    const char *name, size_t nlen)
+{
+	size_t	 i = 0, n = 0;
 
 	while (i < msg->m_nhdrs) {
 		if (http_msg_named(msg, &msg->m_hdrs[i], id, name, nlen)) {

@@ -19,7 +19,7 @@ struct evbuffer;
  * The fields corral itself looks for or writes, known by number: a
  * field's name is classified once, when the field is stored, so that the
  * framing checks, the hop-by-hop pass and the writer compare integers.
- * Ordered by name length (http_field_id() relies on it; test_http_msg
+ * Ordered by name length (http_field_id() relies on it; test_http_write
  * checks it).
  */
 enum http_field_id {
@@ -209,17 +209,8 @@ http_msg_find(const struct http_msg *msg, enum http_field_id id,
 int	 http_msg_has_token_id(const struct http_msg *msg,
 	    enum http_field_id id, const char *token);
 
-/* The HTTP_F_BIT()s of the ids of the message's fields. */
-static inline unsigned
-http_msg_ids(const struct http_msg *msg)
-{
-	unsigned	 seen = 0;
-	size_t		 i;
-
-	for (i = 0; i < msg->m_nhdrs; i++)
-		seen |= HTTP_F_BIT(msg->m_hdrs[i].h_id);
-	return (seen);
-}
+/* http_msg_remove() for a field known by id. */
+size_t	 http_msg_remove_id(struct http_msg *msg, enum http_field_id id);
 
 /*
  * Appends field <id> with <value>, for the proxy's own fields: the

@@ -30,8 +30,6 @@ static int	http_rewrite_named(const struct http_msg *msg,
 		    const struct http_hdr *h);
 static int	http_rewrite_strip(struct http_msg *msg, int tunnel,
 		    unsigned extra);
-static void	http_rewrite_remove(struct http_msg *msg,
-		    enum http_field_id id);
 static int	http_rewrite_append(struct http_msg *msg,
 		    enum http_field_id id, const char *elem, size_t elen);
 static int	http_rewrite_random(const struct http_forward *fw, void *buf,
@@ -116,15 +114,6 @@ http_rewrite_strip(struct http_msg *msg, int tunnel, unsigned extra)
 	return (0);
 }
 
-static void
-http_rewrite_remove(struct http_msg *msg, enum http_field_id id)
-{
-	size_t	 i;
-
-	while ((i = http_msg_find(msg, id, 0)) != SIZE_MAX)
-		http_msg_remove_at(msg, i);
-}
-
 int
 http_rewrite_hop_by_hop(struct http_msg *msg, int tunnel)
 {
@@ -150,7 +139,7 @@ http_rewrite_append(struct http_msg *msg, enum http_field_id id,
 		if (msg->m_hdrs[i - 1].h_id == id)
 			break;
 	if (i > 0 && msg->m_hdrs[i - 1].h_valuelen == 0) {
-		http_rewrite_remove(msg, id);
+		(void)http_msg_remove_id(msg, id);
 		i = 0;
 	}
 	if (i == 0)
@@ -290,7 +279,7 @@ http_rewrite_request(struct http_msg *req, const struct http_forward *fw,
 		id[2 * i + 1] = hex[rnd[i] & 0xf];
 	}
 	if (fw->fw_trusted)		/* else already gone */
-		http_rewrite_remove(req, HTTP_F_X_REQUEST_ID);
+		(void)http_msg_remove_id(req, HTTP_F_X_REQUEST_ID);
 	return (http_msg_add_id(req, HTTP_F_X_REQUEST_ID, id, sizeof(id)));
 }
 
