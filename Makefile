@@ -64,7 +64,7 @@ LLHTTP_OBJS	:= $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o, \
 		   $(wildcard $(LLHTTP_DIR)/*.c))
 HOST_CFLAGS	+= -I$(LLHTTP_INC)
 EXT_LIBS	:= -levent_openssl -levent_pthreads -levent -lssl -lcrypto \
-		   -lyaml -lpcre2-8 -lpthread
+		   -lyaml -lpcre2-8 -luring -lpthread
 
 GUEST_SRCS	:= $(wildcard guest/*.c guest/*.S)
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)

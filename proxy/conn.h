@@ -112,12 +112,25 @@ void		 conn_watermarks(struct conn *c, size_t read_high,
 		    size_t write_low);
 
 /*
- * Writes the output now, as far as the socket takes it; the rest goes
- * when the socket is writable.  Never calls back: a failure is reported
- * through the event callback, from the loop.  During a TLS handshake the
- * output waits for its end.
+ * Writes the output as far as the socket takes it: now, or, for a plain
+ * conn on the base conn_loop() runs, when the loop pass is over.  The
+ * rest goes when the socket is writable.  Never calls back: a failure
+ * is reported through the event callback, from the loop.  During a TLS
+ * handshake the output waits for its end.
  */
 void		 conn_flush(struct conn *c);
+
+/*
+ * Runs the loop of <base> until it is broken or has no events, as
+ * event_base_dispatch() does, but the plain conns of <base> are read and
+ * written at the end of each pass: one read for each that was readable,
+ * all in one system call (io_uring), then their read callbacks, then
+ * what conn_flush() was asked for in the pass, again all in one, unless
+ * <flags> has CONN_LOOP_PLAIN or the kernel refuses io_uring.  One per
+ * thread at a time.  event_base_loop()'s result.
+ */
+#define CONN_LOOP_PLAIN		0x01
+int		 conn_loop(struct event_base *base, int flags);
 
 /* The SSL of a TLS connection, else NULL. */
 SSL		*conn_ssl(struct conn *c);

@@ -250,7 +250,7 @@ worker_main(void *arg)
 	struct worker	*w = arg;
 
 	ASSERT(w->magic == WORKER_MAGIC);
-	if (event_base_dispatch(w->w_base) == -1)
+	if (conn_loop(w->w_base, 0) == -1)
 		log_warnx("worker %zu: event loop failed", w->w_id);
 	/* What this thread kept for reuse dies with it. */
 	worker_caches_flush();

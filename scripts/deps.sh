@@ -9,6 +9,7 @@ packages=(
 	gcc make libc6-dev pkg-config	# toolchain
 	libcmocka-dev			# unit tests
 	libevent-dev libssl-dev libyaml-dev libpcre2-dev libseccomp-dev
+	liburing-dev
 	node-llhttp			# llhttp sources, compiled in
 	curl openssl socat python3 iproute2	# integration-test clients
 	valgrind			# memcheck where ASan cannot see
