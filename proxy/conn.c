@@ -55,6 +55,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -578,6 +579,25 @@ conn_loop_add(struct conn_loop *l, size_t i, struct conn *c, int op,
 	l->l_op[i].bo_fd = c->c_fd;
 	l->l_op[i].bo_iov = l->l_iov[i];
 	l->l_op[i].bo_niov = nv;
+}
+
+bool
+conn_read_due(const struct conn *c)
+{
+	struct pollfd	 p;
+
+	ASSERT(c->magic == CONN_MAGIC);
+	if (c->c_flags & CONN_F_RQUEUED)
+		return (true);
+	/* Only where epoll will report it: a wait that cannot be forever. */
+	if ((c->c_flags & (CONN_F_READING | CONN_F_RARMED | CONN_F_FULL |
+	    CONN_F_EOF | CONN_F_CONNECTING)) !=
+	    (CONN_F_READING | CONN_F_RARMED))
+		return (false);
+	p.fd = c->c_fd;
+	p.events = POLLIN;
+	p.revents = 0;
+	return (poll(&p, 1, 0) == 1);
 }
 
 /* Whether conn_flush() may write <c>'s output now. */

@@ -132,6 +132,15 @@ void		 conn_flush(struct conn *c);
 #define CONN_LOOP_PLAIN		0x01
 int		 conn_loop(struct event_base *base, int flags);
 
+/*
+ * Whether bytes (or the end) from <c>'s peer wait to be read while <c>
+ * reads: found readable in this pass of conn_loop(), whose reads come
+ * after the pass's timers, or come while epoll_wait(2) was cut short
+ * (a stopped and continued process), to be reported in the next pass.
+ * For a timer to give way to what it waits for.  May cost a poll(2).
+ */
+bool		 conn_read_due(const struct conn *c);
+
 /* The SSL of a TLS connection, else NULL. */
 SSL		*conn_ssl(struct conn *c);
 

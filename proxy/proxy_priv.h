@@ -214,6 +214,7 @@ int	 session_reply_hdr(struct session *s, int status, const char *text,
 	    const char *name, const char *value);
 int	 session_txn_done(struct session *s);
 void	 session_timer(struct event *ev, uint64_t ms);
+bool	 session_timer_early(struct session *s, struct event *ev);
 void	 session_attempt_end(struct session *s, bool keep);
 int	 session_add_hsts(struct session *s, struct http_msg *msg);
 

@@ -263,14 +263,30 @@ session_cache_get(void)
 	return (s);
 }
 
+/*
+ * Shutting down: a session between requests ends, once the response it
+ * has just written has gone and any bytes the client sent in this pass
+ * have been read; any other ends after its request (s_close).
+ */
 void
 session_drain(struct session *s)
 {
 	ASSERT(s->magic == SESSION_MAGIC);
 	s->s_close = true;
-	if (s->s_cstate == SESSION_C_IDLE &&
-	    evbuffer_get_length(conn_input(s->s_cc)) == 0)
-		session_close(s);
+	if (s->s_cstate != SESSION_C_IDLE ||
+	    evbuffer_get_length(conn_input(s->s_cc)) > 0)
+		return;
+	if (conn_read_due(s->s_cc)) {
+		/* The keep-alive timer, put off past that read, ends it. */
+		(void)session_timer_early(s, s->s_ctimer);
+		return;
+	}
+	if (evbuffer_get_length(conn_output(s->s_cc)) > 0) {
+		if (session_closing(s) == -1)
+			session_close(s);
+		return;
+	}
+	session_close(s);
 }
 
 /* Text form of the peer's address; IPv4-mapped IPv6 as plain IPv4. */
@@ -357,6 +373,28 @@ session_trusted(const struct conf_listener *li, const struct sockaddr *sa)
 			return (true);
 	}
 	return (false);
+}
+
+/*
+ * A timer of <s> that is due while bytes from either side wait to be
+ * read (conn_read_due(): conn_loop() reads after the pass's callbacks,
+ * timers included, and a process stopped and continued wakes with its
+ * timers due and no events): what the bytes say, a response or the rest
+ * of a request or the next one, may be what the timer waits for, so it
+ * is looked at again in the next pass, once they have been read.  True
+ * if <ev> was put off so.
+ */
+bool
+session_timer_early(struct session *s, struct event *ev)
+{
+	static const struct timeval	 now = { 0, 0 };
+	struct conn			*uc;
+
+	if (!conn_read_due(s->s_cc) && (s->s_up == NULL ||
+	    (uc = upstream_conn(s->s_up)) == NULL || !conn_read_due(uc)))
+		return (false);
+	evtimer_add(ev, &now);
+	return (true);
 }
 
 void
@@ -495,6 +533,8 @@ session_ctimer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ASSERT(s->magic == SESSION_MAGIC);
+	if (session_timer_early(s, s->s_ctimer))
+		return;
 	switch (s->s_cstate) {
 	case SESSION_C_HEAD:
 		log_debug("listener %s: client %s: header timeout",

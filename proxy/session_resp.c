@@ -176,6 +176,8 @@ session_resp_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ASSERT(s->magic == SESSION_MAGIC);
+	if (session_timer_early(s, s->s_utimer))
+		return;
 	if (s->s_ustate == SESSION_U_QUEUED)
 		rc = session_req_queued(s);
 	else if (s->s_ustate == SESSION_U_WAIT)

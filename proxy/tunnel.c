@@ -58,18 +58,20 @@ tunnel_pump(struct session *s)
 		session_timer(s->s_ctimer,
 		    s->s_rq.rq_route->ro_timeouts.rt_idle);
 	/*
-	 * One side has closed: deliver what it sent, then close both (the
-	 * write callback fires again once the output is empty).
+	 * One side has closed: once nothing is on its way either way, both
+	 * close (a write callback fires again when its output is empty).
+	 * Bytes just moved toward the side still open go first: they may
+	 * have come in the same pass as the end (conn_loop()).
 	 */
-	if (s->s_client_eof && evbuffer_get_length(cin) == 0) {
-		if (evbuffer_get_length(uout) == 0)
+	if ((s->s_client_eof && evbuffer_get_length(cin) == 0) ||
+	    (s->s_rq.rq_up_eof && evbuffer_get_length(uin) == 0)) {
+		if (evbuffer_get_length(uout) == 0 &&
+		    evbuffer_get_length(cout) == 0)
 			return (-1);
-		conn_watermarks(uc, SESSION_WATERMARK, 0);
-	}
-	if (s->s_rq.rq_up_eof && evbuffer_get_length(uin) == 0) {
-		if (evbuffer_get_length(cout) == 0)
-			return (-1);
-		conn_watermarks(s->s_cc, SESSION_WATERMARK, 0);
+		if (evbuffer_get_length(uout) > 0)
+			conn_watermarks(uc, SESSION_WATERMARK, 0);
+		if (evbuffer_get_length(cout) > 0)
+			conn_watermarks(s->s_cc, SESSION_WATERMARK, 0);
 	}
 	return (0);
 }

@@ -12,6 +12,9 @@
  *     with its write callback; a conn that closes from its write
  *     callback once its output is gone (as a session ending a
  *     connection does) loses nothing; a write error comes from the loop;
+ *   - a timer due in the pass that found bytes readable runs before
+ *     they are read, and conn_read_due() tells it so; outside a pass,
+ *     it tells bytes waiting in a socket being read;
  *   - the loop ends as event_base_dispatch() would.
  */
 #include <stdarg.h>
@@ -54,6 +57,7 @@ struct lt {
 	size_t			 got;		/* BIG: bytes read back */
 	int			 nread;
 	int			 neof;
+	int			 ntimer;
 	bool			 late;
 };
 
@@ -445,6 +449,92 @@ test_conn_loop_write_error_from_loop_plain(void **state)
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * As a response timer does (proxy/session.c): due while the response is
+ * waiting to be read, it gives way for a pass; then the read has come.
+ */
+static void
+due_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct lt	*t = arg;
+	struct timeval	 now = { 0, 0 };
+
+	(void)fd;
+	(void)what;
+	if (t->ntimer++ == 0) {
+		assert_int_equal(t->nread, 0);
+		assert_true(conn_read_due(t->c[0]));
+		evtimer_add(t->step, &now);
+		return;
+	}
+	assert_int_equal(t->nread, 1);
+	assert_false(conn_read_due(t->c[0]));
+	event_base_loopbreak(t->base);
+}
+
+static void
+due_read_cb(struct conn *c, void *arg)
+{
+	struct lt	*t = arg;
+
+	t->nread++;
+	evbuffer_drain(conn_input(c), evbuffer_get_length(conn_input(c)));
+}
+
+static void
+due(int flags)
+{
+	struct lt	 t;
+	struct timeval	 soon = { 0, 20000 };
+
+	lt_open(&t, 1, due_timer);
+	conn_setcb(t.c[0], due_read_cb, NULL, NULL, &t);
+	assert_int_equal(conn_read_start(t.c[0]), 0);
+	evtimer_add(t.step, &soon);
+	/* The bytes come before the deadline, but the loop is late. */
+	assert_int_equal(write(t.peer[0], "HTTP/1.1 200 OK\r\n", 17), 17);
+	usleep(40000);
+	assert_int_equal(conn_loop(t.base, flags), 0);
+	assert_false(t.late);
+	assert_int_equal(t.ntimer, 2);
+	assert_int_equal(t.nread, 1);
+	lt_close(&t, 1);
+}
+
+static void
+test_conn_loop_timer_sees_read_due(void **state)
+{
+	(void)state;
+	due(0);
+}
+
+static void
+test_conn_loop_timer_sees_read_due_plain(void **state)
+{
+	(void)state;
+	due(CONN_LOOP_PLAIN);
+}
+
+/* Outside a pass: bytes in the socket of a conn that reads. */
+static void
+test_conn_read_due_outside_a_pass(void **state)
+{
+	struct lt	 t;
+
+	(void)state;
+	lt_open(&t, 1, due_timer);
+	assert_false(conn_read_due(t.c[0]));		/* not reading */
+	assert_int_equal(write(t.peer[0], "x", 1), 1);
+	assert_false(conn_read_due(t.c[0]));
+	assert_int_equal(conn_read_start(t.c[0]), 0);
+	assert_true(conn_read_due(t.c[0]));
+	conn_read_stop(t.c[0]);
+	assert_false(conn_read_due(t.c[0]));
+	lt_close(&t, 1);
+}
+
+/* ------------------------------------------------------------------ */
+
 static void
 test_conn_loop_ends_as_dispatch_does(void **state)
 {
@@ -473,6 +563,9 @@ main(void)
 		cmocka_unit_test(test_conn_loop_rest_goes_when_writable_plain),
 		cmocka_unit_test(test_conn_loop_write_error_from_loop),
 		cmocka_unit_test(test_conn_loop_write_error_from_loop_plain),
+		cmocka_unit_test(test_conn_loop_timer_sees_read_due),
+		cmocka_unit_test(test_conn_loop_timer_sees_read_due_plain),
+		cmocka_unit_test(test_conn_read_due_outside_a_pass),
 		cmocka_unit_test(test_conn_loop_ends_as_dispatch_does),
 	};
 
