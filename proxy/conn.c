@@ -23,15 +23,18 @@
  * On a worker's loop (conn_loop()) both wait for the end of the pass: a
  * pass finds several sockets readable, and the reads of all of them go
  * into the kernel in one io_uring_enter(2), then their callbacks run,
- * then the writes those asked for go in one more.  A recv(2) and a
- * send(2) per socket had been a fifth of a proxied request's CPU time
- * on a virtual machine, where each kernel entry is dear (bench/cost.sh:
- * 4.2 system calls per keep-alive request before, 0.7 after).
+ * then the writes those asked for go in one more, then the write
+ * callbacks of those whose output fell to the low watermark (so a
+ * session whose last response has gone closes at once, its FIN right
+ * behind the bytes).  A recv(2) and a send(2) per socket had been a
+ * fifth of a proxied request's CPU time on a virtual machine, where each
+ * kernel entry is dear (bench/cost.sh: 4.2 system calls per keep-alive
+ * request before, 0.7 after).
  *
- * Callbacks are never called from inside a conn_ function:
- * the write callback (output at the low watermark) and write errors
- * found by conn_flush() are reported from the loop, by activating the
- * write event.
+ * Callbacks are never called from inside a conn_ function, only from
+ * the loop: the write callback (output at the low watermark) and write
+ * errors found by conn_flush() are reported by activating the write
+ * event.
  *
  * A TLS connection is the same conn with an SSL on its fd: the same
  * buffers, events and flags, with SSL_read() and SSL_write() in place of
@@ -158,7 +161,7 @@ static ssize_t	conn_readv(struct conn *c, size_t want);
 static ssize_t	conn_writev(struct conn *c);
 static ssize_t	conn_send(struct conn *c);
 static bool	conn_may_write(struct conn *c);
-static void	conn_wrote(struct conn *c, size_t before, ssize_t n);
+static bool	conn_wrote(struct conn *c, size_t before, ssize_t n);
 static void	conn_unqueue(struct conn *c);
 static void	conn_loop_read(struct conn_loop *l);
 static void	conn_loop_write(struct conn_loop *l);
@@ -431,7 +434,8 @@ conn_flush(struct conn *c)
 	}
 	before = evbuffer_get_length(c->c_out);
 	n = conn_send(c);
-	conn_wrote(c, before, n == -1 ? -errno : n);
+	if (conn_wrote(c, before, n == -1 ? -errno : n))
+		event_active(c->c_wev, EV_WRITE, 0);
 }
 
 /*
@@ -530,10 +534,11 @@ conn_loop_read(struct conn_loop *l)
 }
 
 /*
- * The end of a pass: every queued conn's output, as far as its socket
- * takes it, CONN_BATCH_MAX at a time.  Nothing calls back from here
- * (results are reported through events, as conn_flush() does), so no
- * conn is freed while the kernel holds pointers into its output.
+ * The end of a pass, last: every queued conn's output, as far as its
+ * socket takes it, CONN_BATCH_MAX at a time, then the write callbacks
+ * of those whose output fell to the low watermark (a callback may free
+ * a conn later in the batch: conn_unqueue() takes it out).  An error
+ * is reported from the loop, as conn_flush() does.
  */
 static void
 conn_loop_write(struct conn_loop *l)
@@ -563,7 +568,23 @@ conn_loop_write(struct conn_loop *l)
 			if (l->l_op[i].bo_res > 0)
 				evbuffer_drain(c->c_out,
 				    (size_t)l->l_op[i].bo_res);
-			conn_wrote(c, l->l_len[i], l->l_op[i].bo_res);
+			if (conn_wrote(c, l->l_len[i], l->l_op[i].bo_res))
+				c->c_slot = (unsigned)i + 1;
+			else
+				l->l_conn[i] = NULL;
+		}
+		/*
+		 * The write callbacks, with every result of the batch in:
+		 * a session whose last response has gone closes here, so
+		 * its FIN follows the bytes instead of a pass later.
+		 */
+		for (i = 0; i < n; i++) {
+			if ((c = l->l_conn[i]) == NULL)
+				continue;
+			c->c_slot = 0;
+			if (c->c_writecb != NULL &&
+			    evbuffer_get_length(c->c_out) <= c->c_wlow)
+				c->c_writecb(c, c->c_arg);
 		}
 	}
 }
@@ -614,10 +635,11 @@ conn_may_write(struct conn *c)
 /*
  * After a write of <c>'s output, which held <before> bytes: <n> is the
  * bytes written (already drained) or -errno.  What is left waits for
- * the socket to have room; a failure and the write callback are
- * reported from the loop.
+ * the socket to have room; a failure is reported from the loop.  True
+ * if the write callback is due (the output fell to the low watermark),
+ * for the caller to run or schedule.
  */
-static void
+static bool
 conn_wrote(struct conn *c, size_t before, ssize_t n)
 {
 	size_t	 after;
@@ -625,17 +647,17 @@ conn_wrote(struct conn *c, size_t before, ssize_t n)
 	if (n < 0) {
 		if (conn_again((int)-n)) {
 			conn_wait_write(c);
-			return;
+			return (false);
 		}
 		c->c_errno = (int)-n;
 		c->c_flags |= CONN_F_FAILED;
 		event_active(c->c_wev, EV_WRITE, 0);
-		return;
+		return (false);
 	}
 	if ((after = evbuffer_get_length(c->c_out)) > 0)
 		conn_wait_write(c);
-	if (before > c->c_wlow && after <= c->c_wlow && c->c_writecb != NULL)
-		event_active(c->c_wev, EV_WRITE, 0);
+	return (before > c->c_wlow && after <= c->c_wlow &&
+	    c->c_writecb != NULL);
 }
 
 /* Out of the loop's queues and batch: <c> is being freed. */

@@ -125,7 +125,8 @@ void		 conn_flush(struct conn *c);
  * event_base_dispatch() does, but the plain conns of <base> are read and
  * written at the end of each pass: one read for each that was readable,
  * all in one system call (io_uring), then their read callbacks, then
- * what conn_flush() was asked for in the pass, again all in one, unless
+ * what conn_flush() was asked for in the pass, again all in one, then
+ * the write callbacks that are due, unless
  * <flags> has CONN_LOOP_PLAIN or the kernel refuses io_uring.  One per
  * thread at a time.  event_base_loop()'s result.
  */

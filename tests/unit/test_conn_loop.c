@@ -41,6 +41,7 @@
 #define NCONN		100	/* more than one batch (64) */
 #define FREED		5	/* freed after its flush */
 #define CLOSER		7	/* closes from its write callback */
+#define CLOSED		9	/* ...and closes this one, due a callback too */
 #define DEADLINE_S	3
 #define BIG		(4 * 1024 * 1024)
 
@@ -125,6 +126,8 @@ lt_write_cb(struct conn *c, void *arg)
 	if (c == t->c[CLOSER]) {
 		conn_free(c);
 		t->c[CLOSER] = NULL;
+		conn_free(t->c[CLOSED]);
+		t->c[CLOSED] = NULL;
 	}
 }
 
@@ -166,6 +169,8 @@ many_step(evutil_socket_t fd, short what, void *arg)
 		}
 		conn_setcb(t->c[CLOSER], NULL, lt_write_cb, NULL, t);
 		conn_watermarks(t->c[CLOSER], 0, 0);
+		conn_setcb(t->c[CLOSED], NULL, lt_write_cb, NULL, t);
+		conn_watermarks(t->c[CLOSED], 0, 0);
 		for (i = 0; i < NCONN; i++)
 			assert_int_equal(recv(t->peer[i], buf, sizeof(buf),
 			    MSG_DONTWAIT), -1);
@@ -184,10 +189,16 @@ many_step(evutil_socket_t fd, short what, void *arg)
 		assert_int_equal(n, len);
 		assert_memory_equal(buf, want, (size_t)len);
 	}
-	/* The closer's write callback ran, from the loop, and closed it. */
+	/*
+	 * The closer's write callback ran, from the loop, and closed it
+	 * and the other, whose callback, due in the same batch, did not.
+	 */
 	assert_int_equal(t->nwrite, 1);
 	assert_null(t->c[CLOSER]);
+	assert_null(t->c[CLOSED]);
 	assert_int_equal(recv(t->peer[CLOSER], buf, sizeof(buf),
+	    MSG_DONTWAIT), 0);
+	assert_int_equal(recv(t->peer[CLOSED], buf, sizeof(buf),
 	    MSG_DONTWAIT), 0);
 	event_base_loopbreak(t->base);
 }
