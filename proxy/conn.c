@@ -160,6 +160,7 @@ static void	conn_in_cb(struct evbuffer *buf,
 static ssize_t	conn_readv(struct conn *c, size_t want);
 static ssize_t	conn_writev(struct conn *c);
 static ssize_t	conn_send(struct conn *c);
+static bool	conn_may_read(const struct conn *c);
 static bool	conn_may_write(struct conn *c);
 static bool	conn_wrote(struct conn *c, size_t before, ssize_t n);
 static void	conn_unqueue(struct conn *c);
@@ -439,10 +440,11 @@ conn_flush(struct conn *c)
 }
 
 /*
- * Runs <base>'s loop as event_base_dispatch() does, but what the
- * callbacks of one pass flushed is written when the pass is over, all in
- * one system call (lib/iobatch.c): a pass usually serves several
- * connections, each with a write or two.
+ * Runs <base>'s loop as event_base_dispatch() does, but the plain conns
+ * a pass found readable are read when it is over, and what was flushed
+ * is written then, each direction in one system call (lib/iobatch.c): a
+ * pass usually serves several connections, each with a read and a write
+ * or two.
  */
 int
 conn_loop(struct event_base *base, int flags)
@@ -493,10 +495,8 @@ conn_loop_read(struct conn_loop *l)
 		    (c = TAILQ_FIRST(&l->l_rq)) != NULL) {
 			TAILQ_REMOVE(&l->l_rq, c, c_rentry);
 			c->c_flags &= ~CONN_F_RQUEUED;
-			/* As conn_read_ev(): the owner may have stopped. */
-			if ((c->c_flags & (CONN_F_READING | CONN_F_FULL |
-			    CONN_F_EOF | CONN_F_CONNECTING)) !=
-			    CONN_F_READING) {
+			/* The owner may have stopped since it was queued. */
+			if (!conn_may_read(c)) {
 				conn_rdisarm(c);
 				continue;
 			}
@@ -619,6 +619,14 @@ conn_read_due(const struct conn *c)
 	p.events = POLLIN;
 	p.revents = 0;
 	return (poll(&p, 1, 0) == 1);
+}
+
+/* Whether <c> is to be read when its socket is readable. */
+static bool
+conn_may_read(const struct conn *c)
+{
+	return ((c->c_flags & (CONN_F_READING | CONN_F_FULL | CONN_F_EOF |
+	    CONN_F_CONNECTING)) == CONN_F_READING);
 }
 
 /* Whether conn_flush() may write <c>'s output now. */
@@ -956,8 +964,7 @@ conn_read_ev(evutil_socket_t fd, short what, void *arg)
 	}
 	if ((c->c_flags & CONN_F_TLS_HS) && !conn_tls_shake(c))
 		return;
-	if ((c->c_flags & (CONN_F_READING | CONN_F_FULL | CONN_F_EOF |
-	    CONN_F_CONNECTING)) != CONN_F_READING) {
+	if (!conn_may_read(c)) {
 		conn_rdisarm(c);
 		return;
 	}
